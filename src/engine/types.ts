@@ -1,0 +1,51 @@
+import type { LanguageModelV3 } from '@ai-sdk/provider';
+import type { AgentSpec } from '../core/agent.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Channel, Conversation, Customer, Item } from '../core/conversation.ts';
+import type { AbortReasonKind, EngineEvent } from '../core/events.ts';
+
+/** What an in-process (TypeScript) tool or a webhook tool receives besides its arguments. */
+export interface ToolContext {
+  conversationId: string;
+  agentId: string;
+  channel: Channel;
+  turnId: string;
+  callId: string;
+  /** The `context` given when the conversation started. */
+  context: Record<string, unknown>;
+  customer?: Customer;
+  /** Aborted when the turn is interrupted or the conversation ends; tools should honour it. */
+  signal: AbortSignal;
+}
+
+export type ToolFunction = (args: Record<string, unknown>, ctx: ToolContext) => unknown;
+
+export interface SessionInit {
+  agent: AgentSpec;
+  conversation: Conversation;
+  customer?: Customer;
+  /** Items so far, oldest first (resumed conversations and memory use this). */
+  history: Item[];
+  model: LanguageModelV3;
+  /** In-process tool implementations by tool name (from a `.ts` config). */
+  functions: Record<string, ToolFunction>;
+  clock: Clock;
+  /** The engine's only output. Called synchronously, in order. */
+  emit: (event: EngineEvent) => void;
+}
+
+/** What the host (the worker's message loop, or a test) drives. */
+export interface ConversationSession {
+  /** Speak the agent's greeting (templated, no model call) as its own turn, if one is configured. */
+  greet(): Promise<void>;
+  /**
+   * Run one turn answering these new user items (already persisted by the host). The caller
+   * interrupts a running turn first; a turn started while another runs throws.
+   */
+  runTurn(userItems: Item[]): Promise<void>;
+  /** Abort the running turn (if any) and cut the agent message of `delivered.turnId` to what was delivered. */
+  interrupt(kind: AbortReasonKind, delivered?: { turnId: string; text: string }): void;
+  /** Abort everything; no events after this. */
+  close(): void;
+  readonly busy: boolean;
+}
