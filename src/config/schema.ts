@@ -1,0 +1,190 @@
+import { z } from 'zod';
+import { parseDurationMs } from './duration.ts';
+
+/**
+ * The config file's schema. Every key is documented in docs/configuration.md; keep the two in step.
+ * Unknown keys are errors (`strict`), so a typo is caught at start instead of silently ignored.
+ */
+
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const ms = parseDurationMs(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be a duration like 500ms, 10s, 5m, 24h (got ${JSON.stringify(v)})` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const toolName = z
+  .string()
+  .regex(/^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/, 'must start with a letter and use only letters, digits, _ and - (max 64)');
+
+const jsonSchemaObject = z
+  .record(z.string(), z.unknown())
+  .refine((s) => s.type === undefined || s.type === 'object', 'must be a JSON Schema with "type": "object"');
+
+const webhook = z
+  .object({
+    url: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }),
+    method: z.enum(['POST', 'PUT']).default('POST'),
+    headers: z.record(z.string(), z.string()).default({}),
+    secret: z.string().min(16, 'must be at least 16 characters').optional(),
+    timeout: duration.optional(),
+  })
+  .strict();
+
+const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function');
+
+export const toolSchema = z
+  .object({
+    name: toolName,
+    description: z.string().min(1, 'must describe what the tool does (the model reads it)'),
+    parameters: jsonSchemaObject.default({ type: 'object', properties: {} }),
+    examples: z.array(z.string()).default([]),
+    timeout: duration.optional(),
+    webhook: webhook.optional(),
+    /** In a `.ts` config: the tool's implementation, run inside the conversation's worker. */
+    execute: fn.optional(),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    const n = Number(t.webhook !== undefined) + Number(t.execute !== undefined);
+    if (n !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs exactly one of "webhook" (an HTTP endpoint) or "execute" (a function, in a .ts config)',
+      });
+    }
+  });
+
+const modelSchema = z.discriminatedUnion('provider', [
+  z.object({ provider: z.literal('offline') }).strict(),
+  z
+    .object({
+      provider: z.literal('openai'),
+      model: z.string().min(1),
+      apiKey: z.string().optional(),
+      baseUrl: z.url().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      provider: z.literal('anthropic'),
+      model: z.string().min(1),
+      apiKey: z.string().optional(),
+      baseUrl: z.url().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      provider: z.literal('openai-compatible'),
+      model: z.string().min(1),
+      baseUrl: z.url({ error: 'must be the server base URL, e.g. http://127.0.0.1:11434/v1' }),
+      apiKey: z.string().optional(),
+      name: z.string().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      provider: z.literal('scripted'),
+      steps: z
+        .array(
+          z
+            .object({
+              deltas: z.array(z.string()).optional(),
+              toolCalls: z
+                .array(z.object({ name: z.string(), args: z.record(z.string(), z.unknown()).default({}) }))
+                .optional(),
+              delayMs: z.number().int().min(0).optional(),
+              error: z.string().optional(),
+            })
+            .strict(),
+        )
+        .min(1),
+      loop: z.boolean().default(false),
+    })
+    .strict(),
+]);
+
+const channelStyle = z
+  .object({
+    voice: z.string().optional(),
+    chat: z.string().optional(),
+    sms: z.string().optional(),
+    email: z.string().optional(),
+  })
+  .strict();
+
+export const agentSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    description: z.string().optional(),
+    instructions: z.string().min(1, 'must say what the agent does'),
+    greeting: z.string().optional(),
+    model: modelSchema.default({ provider: 'offline' }),
+    temperature: z.number().min(0).max(2).optional(),
+    maxOutputTokens: z.number().int().positive().optional(),
+    maxSteps: z.number().int().min(1).max(50).default(8),
+    turnTimeout: duration.default(60_000),
+    channelStyle: channelStyle.default({}),
+    tools: z.array(toolSchema).default([]),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    const seen = new Set<string>();
+    a.tools.forEach((t, i) => {
+      if (seen.has(t.name) || t.name === 'end_conversation') {
+        ctx.addIssue({ code: 'custom', path: ['tools', i, 'name'], message: `"${t.name}" is already defined` });
+      }
+      seen.add(t.name);
+    });
+  });
+
+export const configSchema = z
+  .object({
+    agents: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'agent ids use a-z, 0-9, _ and -'), agentSchema)
+      .refine((a) => Object.keys(a).length > 0, 'must declare at least one agent'),
+    pool: z
+      .object({
+        size: z.number().int().min(0).max(512).default(4),
+        maxOldGenerationSizeMb: z.number().int().min(16).max(4096).default(96),
+        maxYoungGenerationSizeMb: z.number().int().min(1).max(512).default(16),
+      })
+      .strict()
+      .default({ size: 4, maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 }),
+    limits: z
+      .object({
+        bodyBytes: z.number().int().min(1024).default(1_048_576),
+        frameBytes: z.number().int().min(256).default(65_536),
+        messageChars: z.number().int().min(1).default(8000),
+        rateLimitPerMinute: z.number().int().min(1).default(600),
+        sessionsPerIp: z.number().int().min(1).default(200),
+      })
+      .strict()
+      .default({
+        bodyBytes: 1_048_576,
+        frameBytes: 65_536,
+        messageChars: 8000,
+        rateLimitPerMinute: 600,
+        sessionsPerIp: 200,
+      }),
+    logging: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        redactPii: z.boolean().default(false),
+      })
+      .strict()
+      .default({ level: 'info', redactPii: false }),
+    examples: z
+      .object({ enabled: z.boolean().default(false) })
+      .strict()
+      .default({ enabled: false }),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type ParsedTool = z.output<typeof toolSchema>;

@@ -1,0 +1,46 @@
+import type { BuiltinToolSpec } from '../../core/agent.ts';
+import type { ToolContext } from '../types.ts';
+import { type ToolOutcome, failure, success } from './outcome.ts';
+
+export const END_CONVERSATION = 'end_conversation';
+
+/** What built-in tools may ask of the session that runs them. */
+export interface BuiltinHost {
+  /** End the conversation once the answer of `turnId` is complete. */
+  endAfterTurn(turnId: string, reason: string | undefined): void;
+}
+
+/** The built-in tools, as specs the config layer adds to agents. */
+export function builtinToolSpecs(): BuiltinToolSpec[] {
+  return [
+    {
+      kind: 'builtin',
+      name: END_CONVERSATION,
+      description:
+        'End the conversation when the customer says goodbye or has nothing more to ask. ' +
+        'Also say a short goodbye in your answer: the conversation ends right after it.',
+      parameters: {
+        type: 'object',
+        properties: {
+          reason: { type: 'string', description: 'Why the conversation ends, in a few words.' },
+        },
+        additionalProperties: false,
+      },
+      examples: ['goodbye', 'bye', "that's all, thanks", 'no, that will be all', 'thanks, have a nice day'],
+      timeoutMs: 1000,
+    },
+  ];
+}
+
+export function runBuiltin(
+  name: string,
+  args: Record<string, unknown>,
+  ctx: ToolContext,
+  host: BuiltinHost,
+): ToolOutcome {
+  if (name === END_CONVERSATION) {
+    host.endAfterTurn(ctx.turnId, typeof args.reason === 'string' ? args.reason : undefined);
+    return success({ ending: true, note: 'The conversation ends after this answer. Say goodbye now.' });
+  }
+  return failure('tool_not_implemented', `${name} is not a built-in tool`);
+}

@@ -1,0 +1,95 @@
+import type { LanguageModelV3Prompt, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
+import { extractArguments, type ExtractContext } from './arguments.ts';
+import { askForMissing, cannotHelp, describeToolResult, goodbye, greeting, welcome } from './phrasing.ts';
+import { bestTool, END_CONVERSATION, isFarewell, isGreeting, isThanks, type OfferedTool } from './tools.ts';
+
+/**
+ * The offline model's whole decision for one call, as a pure function of the prompt, the offered
+ * tools and the time: what to say, and which tools to call.
+ */
+
+export interface OfflineDecision {
+  text: string;
+  toolCalls: { toolCallId: string; toolName: string; input: Record<string, unknown> }[];
+}
+
+export interface DecideContext extends ExtractContext {
+  agentName?: string;
+  /** `toolChoice: required`: take the best tool even when it matches weakly. */
+  toolRequired?: boolean;
+}
+
+function lastUserText(prompt: LanguageModelV3Prompt): string {
+  for (let i = prompt.length - 1; i >= 0; i--) {
+    const message = prompt[i]!;
+    if (message.role !== 'user') continue;
+    return message.content
+      .map((part) => (part.type === 'text' ? part.text : ''))
+      .join(' ')
+      .trim();
+  }
+  return '';
+}
+
+/** Tool call ids are numbered after the calls already in the prompt: deterministic and unique per conversation. */
+function nextCallId(prompt: LanguageModelV3Prompt): string {
+  let n = 0;
+  for (const message of prompt) {
+    if (message.role !== 'assistant') continue;
+    for (const part of message.content) if (part.type === 'tool-call') n++;
+  }
+  return `call_${n + 1}`;
+}
+
+/** Arguments for a tool we call without asking (end_conversation): the required ones, filled plainly. */
+function plainArguments(schema: Record<string, unknown>): Record<string, unknown> {
+  const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
+  const args: Record<string, unknown> = {};
+  for (const name of required) {
+    const prop = properties[name] ?? {};
+    if (Array.isArray(prop.enum)) args[name] = prop.enum[0];
+    else if (prop.type === 'number' || prop.type === 'integer') args[name] = 0;
+    else if (prop.type === 'boolean') args[name] = true;
+    else args[name] = 'The customer said goodbye.';
+  }
+  return args;
+}
+
+function answerToolResults(results: LanguageModelV3ToolResultPart[]): OfflineDecision {
+  const sentences = results
+    .filter((r) => r.toolName !== END_CONVERSATION)
+    .map((r) => describeToolResult(r.toolName, r.output));
+  return { text: sentences.join(' '), toolCalls: [] };
+}
+
+export function decide(prompt: LanguageModelV3Prompt, tools: OfferedTool[], ctx: DecideContext): OfflineDecision {
+  const last = prompt[prompt.length - 1];
+  if (last?.role === 'tool') {
+    const results = last.content.filter((p): p is LanguageModelV3ToolResultPart => p.type === 'tool-result');
+    if (results.length > 0) return answerToolResults(results);
+  }
+
+  const message = lastUserText(prompt);
+  if (!message) return { text: greeting(ctx.agentName, tools.filter((t) => t.name !== END_CONVERSATION)), toolCalls: [] };
+
+  if (isFarewell(message)) {
+    const end = tools.find((t) => t.name === END_CONVERSATION);
+    const toolCalls = end
+      ? [{ toolCallId: nextCallId(prompt), toolName: end.name, input: plainArguments(end.inputSchema) }]
+      : [];
+    return { text: goodbye(), toolCalls };
+  }
+
+  const tool = bestTool(message, tools, ctx.toolRequired ? Number.MIN_VALUE : undefined);
+  if (tool) {
+    const { args, missing } = extractArguments(tool.inputSchema, message, ctx);
+    if (missing.length > 0) return { text: askForMissing(tool, missing), toolCalls: [] };
+    return { text: '', toolCalls: [{ toolCallId: nextCallId(prompt), toolName: tool.name, input: args }] };
+  }
+
+  const helpful = tools.filter((t) => t.name !== END_CONVERSATION);
+  if (isGreeting(message)) return { text: greeting(ctx.agentName, helpful), toolCalls: [] };
+  if (isThanks(message)) return { text: welcome(), toolCalls: [] };
+  return { text: cannotHelp(helpful), toolCalls: [] };
+}

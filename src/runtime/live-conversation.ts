@@ -1,0 +1,265 @@
+import type { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { AgentSpec } from '../core/agent.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Channel, Conversation, Customer, EndedReason, Item } from '../core/conversation.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { EngineEvent } from '../core/events.ts';
+import { newId } from '../core/ids.ts';
+import type { Store } from '../store/index.ts';
+import type { LiveEvent, LiveSink } from './live-events.ts';
+import type { Metrics } from './metrics.ts';
+import type { WorkerPool } from './pool.ts';
+import { TurnTracker, type TrackedTurn } from './turn-tracker.ts';
+import type { FromWorker, ToWorker } from './worker/protocol.ts';
+
+export interface LiveDeps {
+  store: Store;
+  pool: WorkerPool;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  nodeId: string;
+}
+
+/**
+ * One real-time conversation on the main thread: it owns the store writes and the transport, the
+ * worker owns the decisions. Every output goes through `sink`; everything the customer sent is
+ * stored before the worker sees it (DESIGN.md rule 4); agent messages are stored as delivered.
+ */
+export class LiveConversation {
+  readonly conversation: Conversation;
+  private readonly deps: LiveDeps;
+  private readonly agent: AgentSpec;
+  private readonly worker: Worker;
+  private readonly sink: LiveSink;
+  private readonly log: Logger;
+  private readonly turns = new TurnTracker();
+  /** Store writes in issue order; `end()` waits for them. */
+  private writes: Promise<unknown> = Promise.resolve();
+  private ended = false;
+  private endedPromise: Promise<void> | undefined;
+
+  constructor(args: {
+    deps: LiveDeps;
+    agent: AgentSpec;
+    conversation: Conversation;
+    worker: Worker;
+    sink: LiveSink;
+  }) {
+    this.deps = args.deps;
+    this.agent = args.agent;
+    this.conversation = args.conversation;
+    this.worker = args.worker;
+    this.sink = args.sink;
+    this.log = args.deps.logger.child({ conversationId: args.conversation.id, agent: args.agent.id });
+    this.worker.on('message', (m: FromWorker) => this.onWorker(m));
+    this.worker.on('error', (err) => this.onCrash(err));
+    this.worker.on('exit', (code) => {
+      if (!this.ended) this.onCrash(new Error(`worker exited with code ${code}`));
+    });
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Hands the conversation to its worker and (optionally) has the agent greet. */
+  activate(opts: { customer?: Customer; history: Item[]; greet: boolean }): void {
+    this.post({
+      t: 'activate',
+      agent: this.agent,
+      conversation: this.conversation,
+      ...(opts.customer ? { customer: opts.customer } : {}),
+      history: opts.history,
+      greet: opts.greet,
+    });
+    this.deps.metrics.liveConversations.inc({ channel: this.conversation.channel });
+    this.emit({ type: 'session.started', conversationId: this.conversation.id, agent: this.agent.id });
+  }
+
+  /** A customer message: stored first, then it interrupts whatever the agent is saying and starts a turn. */
+  async userMessage(text: string, externalId?: string): Promise<Item | undefined> {
+    if (this.ended) return undefined;
+    const receivedAt = this.deps.clock.monotonic();
+    this.interruptActive('NewUserMessage');
+    const item: Item = {
+      id: newId('itm', this.deps.clock.now()),
+      conversationId: this.conversation.id,
+      role: 'user',
+      type: 'message',
+      text,
+      interrupted: false,
+      ...(externalId ? { externalId } : {}),
+      createdAt: this.deps.clock.now(),
+    };
+    const stored = await this.persist(item);
+    this.log.debug({ itemId: stored.id, pii: { text } }, 'user message stored');
+    if (this.ended) return stored;
+    this.emit({ type: 'user.accepted', itemId: stored.id });
+    const seq = this.turns.input(receivedAt);
+    this.post({ t: 'input', seq, items: [stored] });
+    return stored;
+  }
+
+  /** Ends the conversation once; later calls wait for the first. */
+  end(reason: EndedReason): Promise<void> {
+    this.endedPromise ??= this.doEnd(reason);
+    return this.endedPromise;
+  }
+
+  private async doEnd(reason: EndedReason): Promise<void> {
+    this.interruptActive('ConversationEnded');
+    this.ended = true;
+    this.post({ t: 'close' });
+    await this.writes.catch(() => undefined);
+    try {
+      await this.deps.store.conversations.end(this.conversation.id, reason, this.deps.clock.now());
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'could not mark the conversation ended');
+    }
+    this.deps.metrics.liveConversations.dec({ channel: this.conversation.channel });
+    this.deps.metrics.conversationsEnded.inc({ channel: this.conversation.channel, reason });
+    this.log.info({ reason }, 'conversation ended');
+    this.sink({ type: 'session.ended', reason });
+    void this.worker.terminate();
+  }
+
+  /** Cuts the answering turn at what was delivered; the worker is told so its history matches. */
+  private interruptActive(kind: 'NewUserMessage' | 'ConversationEnded'): void {
+    const turn = this.turns.active();
+    if (turn) {
+      turn.interrupted = true;
+      this.finishTurn(turn, true);
+      this.post({ t: 'interrupt', kind, delivered: { turnId: turn.turnId, text: turn.delivered } });
+    } else if (this.turns.inputInFlight()) {
+      this.post({ t: 'interrupt', kind });
+    }
+  }
+
+  private onWorker(m: FromWorker): void {
+    if (m.t === 'event') this.onEngineEvent(m.event);
+    else if (m.t === 'batch') this.turns.batch(m.seq);
+    else if (m.t === 'fatal') this.onCrash(new Error(`${m.code}: ${m.message}`));
+  }
+
+  private onEngineEvent(e: EngineEvent): void {
+    if (this.ended && e.type !== 'item') return;
+    switch (e.type) {
+      case 'turn.started':
+        this.turns.started(e.turnId, this.deps.clock.monotonic());
+        return;
+      case 'agent.delta':
+        return this.onDelta(e.turnId, e.text);
+      case 'tool.started':
+        if (this.turns.live(e.turnId)) this.emit(e);
+        return;
+      case 'tool.finished':
+        return this.onToolFinished(e);
+      case 'item':
+        void this.persist(e.item);
+        return;
+      case 'turn.error':
+        this.log.warn({ turnId: e.turnId, code: e.error.code, err: e.error.message }, 'turn failed');
+        if (this.turns.live(e.turnId)) this.emit({ type: 'error', code: e.error.code, message: e.error.message });
+        return;
+      case 'turn.done': {
+        const turn = this.turns.get(e.turnId);
+        if (turn && !turn.interrupted && !turn.done) this.finishTurn(turn, e.interrupted);
+        return;
+      }
+      case 'conversation.end':
+        void this.writes.then(() => this.end(e.reason));
+        return;
+    }
+  }
+
+  private onDelta(turnId: string, text: string): void {
+    const turn = this.turns.live(turnId);
+    if (!turn) return; // data events of an interrupted turn are dropped (DESIGN.md rule 1)
+    if (turn.firstDeltaAtMs === undefined) {
+      turn.firstDeltaAtMs = this.deps.clock.monotonic();
+      if (turn.coverage > 0) {
+        this.deps.metrics.turnFirstDeltaSeconds.observe(
+          { agent: this.agent.id, channel: this.conversation.channel },
+          (turn.firstDeltaAtMs - turn.inputAtMs) / 1000,
+        );
+      }
+    }
+    turn.delivered += text;
+    this.emit({ type: 'agent.delta', turnId, text });
+  }
+
+  private onToolFinished(e: Extract<EngineEvent, { type: 'tool.finished' }>): void {
+    const outcome = e.ok ? 'ok' : 'error';
+    this.deps.metrics.toolCallSeconds.observe({ agent: this.agent.id, tool: e.name, outcome }, e.durationMs / 1000);
+    if (!e.ok) this.deps.metrics.toolCallErrors.inc({ agent: this.agent.id, tool: e.name });
+    if (this.turns.live(e.turnId)) {
+      this.emit({ type: 'tool.finished', turnId: e.turnId, callId: e.callId, name: e.name, ok: e.ok });
+    }
+  }
+
+  /** Stores the agent's message as delivered, then acknowledges it with `agent.done`. */
+  private finishTurn(turn: TrackedTurn, interrupted: boolean): void {
+    turn.done = true;
+    const now = this.deps.clock.monotonic();
+    this.deps.metrics.turnDurationSeconds.observe(
+      { agent: this.agent.id, channel: this.conversation.channel, interrupted: String(interrupted) },
+      (now - turn.inputAtMs) / 1000,
+    );
+    const metrics: Record<string, number> = { durationMs: now - turn.inputAtMs };
+    if (turn.firstDeltaAtMs !== undefined) metrics.firstDeltaMs = turn.firstDeltaAtMs - turn.inputAtMs;
+    const item: Item = {
+      id: newId('itm', this.deps.clock.now()),
+      conversationId: this.conversation.id,
+      role: 'agent',
+      type: 'message',
+      text: turn.delivered,
+      interrupted,
+      turnId: turn.turnId,
+      metrics,
+      createdAt: this.deps.clock.now(),
+    };
+    const done: LiveEvent = { type: 'agent.done', turnId: turn.turnId, text: turn.delivered, interrupted, itemId: item.id };
+    if (turn.delivered === '') {
+      this.emit(done);
+      return;
+    }
+    void this.persist(item).then(() => this.emit(done));
+  }
+
+  private persist(item: Item): Promise<Item> {
+    const p = this.writes.then(() => this.deps.store.items.append(item)).then((r) => r.item);
+    this.writes = p.catch((err: unknown) => {
+      this.log.error({ err: errorMessage(err), itemId: item.id }, 'could not store an item');
+    });
+    return p;
+  }
+
+  private onCrash(err: unknown): void {
+    if (this.ended) return;
+    const oom = /ERR_WORKER_OUT_OF_MEMORY|out of memory/i.test(`${(err as { code?: string }).code ?? ''} ${errorMessage(err)}`);
+    this.deps.metrics.workerCrashes.inc();
+    this.log.error({ err: errorMessage(err), oom }, 'conversation worker crashed');
+    this.emit({
+      type: 'error',
+      code: oom ? 'worker_out_of_memory' : 'worker_crashed',
+      message: oom
+        ? 'The conversation exceeded its memory limit and was stopped.'
+        : 'The conversation stopped because of an internal error.',
+    });
+    void this.end('error');
+  }
+
+  private emit(e: LiveEvent): void {
+    if (!this.ended) this.sink(e);
+  }
+
+  private post(m: ToWorker): void {
+    try {
+      this.worker.postMessage(m);
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'could not reach the conversation worker');
+    }
+  }
+}

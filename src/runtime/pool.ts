@@ -1,0 +1,124 @@
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { OperatorError, errorMessage } from '../core/errors.ts';
+
+export interface PoolOptions {
+  /** Workers kept started and idle, ready to take a conversation. */
+  size: number;
+  /** The worker's entry module. */
+  script: URL;
+  workerData: unknown;
+  resourceLimits: ResourceLimits;
+  /** Spawn timeout: a worker that does not report ready in time is discarded. */
+  readyTimeoutMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+/** A started worker, handed to exactly one conversation and terminated after it. */
+export interface WorkerLease {
+  worker: Worker;
+  /** Milliseconds the acquire waited (0 when a warm worker was ready). */
+  waitedMs: number;
+}
+
+/**
+ * A prewarmed pool of worker threads. Spawning costs ~60 ms (DESIGN.md), so `size` workers are
+ * started ahead and the pool refills in the background after each `acquire()`. Workers are never
+ * reused across conversations: isolation is the point, and a fresh one is cheap once prewarmed.
+ */
+export class WorkerPool {
+  private readonly opts: PoolOptions;
+  private readonly ready: Worker[] = [];
+  private spawning = 0;
+  private closed = false;
+
+  constructor(opts: PoolOptions) {
+    this.opts = opts;
+  }
+
+  /** Starts filling the pool; resolves when it is full (or failed to fill). */
+  async start(): Promise<void> {
+    await Promise.all(Array.from({ length: this.opts.size }, () => this.spawnIntoPool()));
+  }
+
+  get idle(): number {
+    return this.ready.length;
+  }
+
+  async acquire(): Promise<WorkerLease> {
+    if (this.closed) throw new OperatorError('server', 'shutting_down', 'The server is shutting down');
+    const started = performance.now();
+    const warm = this.ready.shift();
+    this.refill();
+    const worker = warm ?? (await this.spawn());
+    return { worker, waitedMs: performance.now() - started };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const idle = this.ready.splice(0);
+    await Promise.all(idle.map((w) => w.terminate()));
+  }
+
+  private refill(): void {
+    while (!this.closed && this.ready.length + this.spawning < this.opts.size) {
+      void this.spawnIntoPool();
+    }
+  }
+
+  private async spawnIntoPool(): Promise<void> {
+    this.spawning++;
+    try {
+      const w = await this.spawn();
+      if (this.closed) {
+        await w.terminate();
+        return;
+      }
+      // An idle worker that dies (it should not) must not be handed out.
+      w.once('exit', () => {
+        const i = this.ready.indexOf(w);
+        if (i >= 0) this.ready.splice(i, 1);
+      });
+      this.ready.push(w);
+    } catch (err) {
+      this.opts.onError?.(err);
+    } finally {
+      this.spawning--;
+    }
+  }
+
+  private spawn(): Promise<Worker> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(this.opts.script, {
+        workerData: this.opts.workerData,
+        resourceLimits: this.opts.resourceLimits,
+        stdout: false,
+        stderr: false,
+      });
+      const timer = setTimeout(() => {
+        cleanup();
+        void worker.terminate();
+        reject(new OperatorError('server', 'worker_start_timeout', 'A conversation worker did not start in time'));
+      }, this.opts.readyTimeoutMs ?? 10_000);
+      const onMessage = (m: unknown): void => {
+        if ((m as { t?: string } | null)?.t === 'ready') {
+          cleanup();
+          resolve(worker);
+        }
+      };
+      const onError = (err: unknown): void => {
+        cleanup();
+        reject(new OperatorError('server', 'worker_start_failed', `A conversation worker failed to start: ${errorMessage(err)}`));
+      };
+      const onExit = (code: number): void => onError(new Error(`exited with code ${code}`));
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+    });
+  }
+}

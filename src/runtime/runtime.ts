@@ -1,0 +1,153 @@
+import type { Logger } from 'pino';
+import type { OperatorConfig } from '../config/index.ts';
+import type { AgentSpec } from '../core/agent.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Channel, Conversation, CustomerIdentity, EndedReason } from '../core/conversation.ts';
+import { OperatorError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { Store } from '../store/index.ts';
+import { LiveConversation } from './live-conversation.ts';
+import type { LiveSink } from './live-events.ts';
+import type { Metrics } from './metrics.ts';
+import { WorkerPool } from './pool.ts';
+import type { WorkerBoot } from './worker/protocol.ts';
+
+export interface RuntimeOptions {
+  config: OperatorConfig;
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  nodeId: string;
+  /** Lets tests crash a worker on purpose (`{t:'crash'}`); never set in production. */
+  allowTestHooks?: boolean;
+}
+
+export interface StartLiveRequest {
+  agentId: string;
+  channel: Channel;
+  customer?: CustomerIdentity;
+  context?: Record<string, unknown>;
+  sink: LiveSink;
+}
+
+/** The conversations this node runs: the warm worker pool and the live conversations in it. */
+export class Runtime {
+  readonly pool: WorkerPool;
+  private readonly opts: RuntimeOptions;
+  private readonly agents: Map<string, AgentSpec>;
+  private readonly live = new Map<string, LiveConversation>();
+
+  constructor(opts: RuntimeOptions) {
+    this.opts = opts;
+    this.agents = new Map(opts.config.agents.map((a) => [a.id, a]));
+    const boot: WorkerBoot & { allowTestHooks?: boolean } = {
+      configPath: opts.config.path,
+      ...(opts.allowTestHooks ? { allowTestHooks: true } : {}),
+    };
+    this.pool = new WorkerPool({
+      size: opts.config.pool.size,
+      script: new URL('./worker/main.ts', import.meta.url),
+      workerData: boot,
+      resourceLimits: {
+        maxOldGenerationSizeMb: opts.config.pool.maxOldGenerationSizeMb,
+        maxYoungGenerationSizeMb: opts.config.pool.maxYoungGenerationSizeMb,
+      },
+      onError: (err) => opts.logger.error({ err: String(err) }, 'could not start a conversation worker'),
+    });
+  }
+
+  /** Marks conversations this node left live in a crash as ended, then warms the pool. */
+  async start(): Promise<void> {
+    const orphaned = await this.opts.store.conversations.endOrphaned(
+      this.opts.nodeId,
+      'server_restart',
+      this.opts.clock.now(),
+    );
+    if (orphaned > 0) this.opts.logger.warn({ count: orphaned }, 'ended conversations left live by a previous run');
+    await this.pool.start();
+    this.updatePoolGauge();
+  }
+
+  listAgents(): AgentSpec[] {
+    return [...this.agents.values()];
+  }
+
+  agent(id: string): AgentSpec | undefined {
+    return this.agents.get(id);
+  }
+
+  liveCount(): number {
+    return this.live.size;
+  }
+
+  getLive(conversationId: string): LiveConversation | undefined {
+    return this.live.get(conversationId);
+  }
+
+  async startLive(req: StartLiveRequest): Promise<LiveConversation> {
+    const agent = this.agents.get(req.agentId);
+    if (!agent) {
+      throw new OperatorError('not_found', 'agent_not_found', `No agent "${req.agentId}" is configured (see GET /v1/agents)`);
+    }
+    const { store, clock } = this.opts;
+    const [lease, customer] = await Promise.all([
+      this.pool.acquire(),
+      req.customer && Object.keys(req.customer).length > 0
+        ? store.customers.findOrCreate(req.customer, clock.now())
+        : Promise.resolve(undefined),
+    ]);
+    this.updatePoolGauge();
+    this.opts.metrics.poolWaitSeconds.observe(lease.waitedMs / 1000);
+    const now = clock.now();
+    const conversation: Conversation = {
+      id: newId('conv', now),
+      agent: agent.id,
+      channel: req.channel,
+      mode: 'realtime',
+      status: 'active',
+      ...(customer ? { customerId: customer.id } : {}),
+      context: req.context ?? {},
+      nodeId: this.opts.nodeId,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await store.conversations.create(conversation);
+    } catch (err) {
+      void lease.worker.terminate();
+      throw err;
+    }
+    const live = new LiveConversation({
+      deps: { ...this.opts, pool: this.pool },
+      agent,
+      conversation,
+      worker: lease.worker,
+      sink: (e) => {
+        if (e.type === 'session.ended') this.live.delete(conversation.id);
+        req.sink(e);
+      },
+    });
+    this.live.set(conversation.id, live);
+    live.activate({ ...(customer ? { customer } : {}), history: [], greet: true });
+    return live;
+  }
+
+  /** `conversation.end` from the API: a live conversation ends through its worker, else in the store. */
+  async endConversation(id: string, reason: EndedReason): Promise<Conversation | undefined> {
+    const live = this.live.get(id);
+    if (live) await live.end(reason);
+    else await this.opts.store.conversations.end(id, reason, this.opts.clock.now());
+    return this.opts.store.conversations.get(id);
+  }
+
+  /** Graceful stop: live conversations end with `server_shutdown`, workers are stopped. */
+  async close(): Promise<void> {
+    await Promise.all([...this.live.values()].map((l) => l.end('server_shutdown')));
+    await this.pool.close();
+  }
+
+  private updatePoolGauge(): void {
+    this.opts.metrics.poolIdle.set(this.pool.idle);
+  }
+}

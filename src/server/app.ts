@@ -1,0 +1,78 @@
+import rateLimit from '@fastify/rate-limit';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { OperatorConfig } from '../config/index.ts';
+import type { Metrics, Runtime } from '../runtime/index.ts';
+import type { Store } from '../store/index.ts';
+import type { ApiKeys } from './auth.ts';
+import { errorBody, errorHandler, notFoundHandler } from './errors.ts';
+import { openApiDocument } from './openapi.ts';
+import { realtimeRoutes } from './realtime/socket.ts';
+import { conversationDocs, conversationRoutes } from './routes/conversations.ts';
+import { exampleRoutes } from './routes/examples.ts';
+import { systemDocs, systemRoutes } from './routes/system.ts';
+
+export interface AppDeps {
+  config: OperatorConfig;
+  store: Store;
+  runtime: Runtime;
+  metrics: Metrics;
+  logger: Logger;
+  apiKeys: ApiKeys;
+  version: string;
+  exampleToolSecret?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Reachable without an API key. */
+    public?: boolean;
+  }
+}
+
+/** The HTTP + WebSocket server: routes only; the runtime and the store are passed in. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { limits } = deps.config;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: limits.bodyBytes,
+    disableRequestLogging: true,
+    trustProxy: false,
+    return503OnClosing: true,
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+
+  await app.register(rateLimit, {
+    max: limits.rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (req) => req.headers.authorization ?? req.ip,
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429,
+      ...errorBody('rate_limited', `Too many requests: the limit is ${ctx.max} per minute; retry in ${ctx.after}`),
+    }),
+  });
+  await app.register(websocket, {
+    // Frames over frameBytes get a JSON error; only absurd ones make the socket library close (1009).
+    options: { maxPayload: limits.frameBytes * 16 },
+  });
+
+  app.addHook('onRequest', async (req) => {
+    if (req.routeOptions.config.public) return;
+    deps.apiKeys.check(req);
+  });
+
+  const docs = [...systemDocs, ...conversationDocs];
+  const openapi = openApiDocument(docs, deps.version);
+  systemRoutes(app, { runtime: deps.runtime, metrics: deps.metrics, openapi: () => openapi });
+  conversationRoutes(app, { store: deps.store, runtime: deps.runtime });
+  realtimeRoutes(app, {
+    runtime: deps.runtime,
+    logger: deps.logger,
+    frameBytes: limits.frameBytes,
+    messageChars: limits.messageChars,
+  });
+  if (deps.config.examples.enabled) exampleRoutes(app, deps.exampleToolSecret);
+  return app;
+}

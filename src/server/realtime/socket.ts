@@ -1,0 +1,105 @@
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { OperatorError, asOperatorError } from '../../core/errors.ts';
+import type { LiveConversation, LiveEvent, Runtime } from '../../runtime/index.ts';
+import { decodeClientFrame, encodeServerMessage, type ClientMessage } from './codec.ts';
+
+export interface RealtimeOptions {
+  runtime: Runtime;
+  logger: Logger;
+  frameBytes: number;
+  messageChars: number;
+}
+
+/** Close codes (RFC 6455 §7.4.1). */
+const NORMAL_CLOSE = 1000;
+
+/** `GET /v1/realtime`: one socket, one live conversation (API.md). */
+export function realtimeRoutes(app: FastifyInstance, opts: RealtimeOptions): void {
+  app.get('/v1/realtime', { websocket: true }, (socket) => {
+    new RealtimeConnection(socket, opts).listen();
+  });
+}
+
+class RealtimeConnection {
+  private readonly socket: WebSocket;
+  private readonly opts: RealtimeOptions;
+  private live: LiveConversation | undefined;
+  private starting = false;
+  private closed = false;
+
+  constructor(socket: WebSocket, opts: RealtimeOptions) {
+    this.socket = socket;
+    this.opts = opts;
+  }
+
+  listen(): void {
+    this.socket.on('message', (data, isBinary) => {
+      this.onFrame(data as Buffer, isBinary).catch((err: unknown) => this.sendError(asOperatorError(err)));
+    });
+    this.socket.on('close', () => {
+      this.closed = true;
+      void this.live?.end('client_disconnect');
+    });
+    this.socket.on('error', (err) => this.opts.logger.debug({ err: err.message }, 'realtime socket error'));
+  }
+
+  private async onFrame(data: Buffer, isBinary: boolean): Promise<void> {
+    if (isBinary) {
+      throw new OperatorError('invalid_request', 'unexpected_binary', 'Binary frames carry audio and need a voice-mode session');
+    }
+    const msg = decodeClientFrame(data, this.opts.frameBytes, this.opts.messageChars);
+    if (msg.type === 'session.start') return this.start(msg);
+    if (!this.live) {
+      throw new OperatorError('invalid_request', 'session_not_started', 'Send session.start first');
+    }
+    switch (msg.type) {
+      case 'user.message':
+        await this.live.userMessage(msg.text, msg.id);
+        return;
+      case 'session.end':
+        await this.live.end('client');
+        return;
+      case 'audio.mark':
+        throw new OperatorError('invalid_request', 'mode_mismatch', 'audio.mark belongs to voice-mode sessions');
+    }
+  }
+
+  private async start(msg: Extract<ClientMessage, { type: 'session.start' }>): Promise<void> {
+    if (this.live || this.starting) {
+      throw new OperatorError('conflict', 'session_already_started', 'This socket already has a session');
+    }
+    if (msg.mode === 'voice') {
+      throw new OperatorError('invalid_request', 'mode_not_supported', 'Voice mode is not available on this server yet; use "text"');
+    }
+    this.starting = true;
+    try {
+      const live = await this.opts.runtime.startLive({
+        agentId: msg.agent,
+        channel: 'chat',
+        ...(msg.customer ? { customer: msg.customer } : {}),
+        ...(msg.context ? { context: msg.context } : {}),
+        sink: (e) => this.onLiveEvent(e),
+      });
+      this.live = live;
+      if (this.closed) await live.end('client_disconnect');
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private onLiveEvent(e: LiveEvent): void {
+    this.send(e);
+    if (e.type === 'session.ended') this.socket.close(NORMAL_CLOSE, 'session ended');
+  }
+
+  private sendError(err: OperatorError): void {
+    if (err.status >= 500) this.opts.logger.error({ err: err.message, code: err.code }, 'realtime frame failed');
+    this.send({ type: 'error', code: err.code, message: err.message });
+  }
+
+  private send(m: object): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(encodeServerMessage(m));
+  }
+}

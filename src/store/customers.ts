@@ -1,0 +1,128 @@
+import type { Customer, CustomerIdentifier, CustomerIdentity, IdentifierType } from '../core/conversation.ts';
+import { newId } from '../core/ids.ts';
+import { guard, invalidRequest, isUniqueViolation } from './errors.ts';
+import type { Db, Executor } from './executor.ts';
+import { rowToCustomer } from './rows.ts';
+
+export interface CustomerRepository {
+  /**
+   * The customer any of the given identifiers belongs to, or a new one holding all of them. A
+   * found customer also receives the given identifiers it lacks, except those that belong to
+   * another customer: they stay where they are. Safe under concurrent calls, across processes.
+   */
+  findOrCreate(identity: CustomerIdentity, atMs: number): Promise<Customer>;
+  get(id: string): Promise<Customer | undefined>;
+  findByIdentifier(type: IdentifierType, value: string): Promise<Customer | undefined>;
+  /** Erases the customer with their conversations and items; false for an unknown id. */
+  delete(id: string): Promise<boolean>;
+}
+
+/** Lookup priority when identifiers point at different customers: the most specific wins. */
+const TYPES: IdentifierType[] = ['externalId', 'phone', 'email'];
+
+/**
+ * Phones are kept as given apart from surrounding spaces (E.164 normalisation comes later);
+ * emails are case-insensitive in practice, so they are lower-cased.
+ */
+export function normaliseIdentifier(type: IdentifierType, value: string): string {
+  const trimmed = value.trim();
+  return type === 'email' ? trimmed.toLowerCase() : trimmed;
+}
+
+export function identifiersOf(identity: CustomerIdentity): CustomerIdentifier[] {
+  const out: CustomerIdentifier[] = [];
+  for (const type of TYPES) {
+    const raw = identity[type];
+    if (raw === undefined) continue;
+    const value = normaliseIdentifier(type, raw);
+    if (value !== '') out.push({ type, value });
+  }
+  return out;
+}
+
+const ATTEMPTS = 5;
+
+export function customerRepository(ex: Executor): CustomerRepository {
+  return {
+    findOrCreate: (identity, atMs) =>
+      guard('customers.findOrCreate', async () => {
+        const wanted = identifiersOf(identity);
+        if (wanted.length === 0) {
+          throw invalidRequest('customer_identity_empty', 'a customer needs a phone, an email or an externalId');
+        }
+        // Two callers may both find nothing and both create: the unique (type, value) key lets
+        // only one commit; the other rolls back its attempt and finds the winner on retry.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await ex.atomic((db) => findOrCreateOnce(db, wanted, atMs));
+          } catch (err) {
+            if (!isUniqueViolation(err) || attempt >= ATTEMPTS) throw err;
+          }
+        }
+      }),
+
+    get: (id) => guard('customers.get', () => load(ex.db, id)),
+
+    findByIdentifier: (type, value) =>
+      guard('customers.findByIdentifier', async () => {
+        const row = await ex.db
+          .selectFrom('customer_identifiers')
+          .select('customer_id')
+          .where('type', '=', type)
+          .where('value', '=', normaliseIdentifier(type, value))
+          .executeTakeFirst();
+        return row && load(ex.db, row.customer_id);
+      }),
+
+    delete: (id) =>
+      guard('customers.delete', async () => {
+        // Conversations and identifiers reference customers ON DELETE CASCADE, items their
+        // conversation: one statement erases it all.
+        const result = await ex.write((db) => db.deleteFrom('customers').where('id', '=', id).executeTakeFirst());
+        return result.numDeletedRows > 0n;
+      }),
+  };
+}
+
+async function findOrCreateOnce(db: Db, wanted: CustomerIdentifier[], atMs: number): Promise<Customer> {
+  const found = await db
+    .selectFrom('customer_identifiers')
+    .selectAll()
+    .where((eb) => eb.or(wanted.map((w) => eb.and([eb('type', '=', w.type), eb('value', '=', w.value)]))))
+    .execute();
+
+  if (found.length === 0) {
+    const id = newId('cus', atMs);
+    await db.insertInto('customers').values({ id, name: null, created_at: atMs, updated_at: atMs }).execute();
+    await db
+      .insertInto('customer_identifiers')
+      .values(wanted.map((w) => ({ customer_id: id, type: w.type, value: w.value })))
+      .execute();
+    return (await load(db, id))!;
+  }
+
+  const ownerOf = (w: CustomerIdentifier) => found.find((f) => f.type === w.type && f.value === w.value)?.customer_id;
+  const owner = wanted.map(ownerOf).find((id) => id !== undefined)!;
+  const missing = wanted.filter((w) => ownerOf(w) === undefined);
+  if (missing.length > 0) {
+    // Taken meanwhile by someone else? Then it stays theirs (DO NOTHING), as if it had been found.
+    const added = await db
+      .insertInto('customer_identifiers')
+      .values(missing.map((w) => ({ customer_id: owner, type: w.type, value: w.value })))
+      .onConflict((oc) => oc.columns(['type', 'value']).doNothing())
+      .executeTakeFirst();
+    if (added.numInsertedOrUpdatedRows !== undefined && added.numInsertedOrUpdatedRows > 0n) {
+      await db.updateTable('customers').set({ updated_at: atMs }).where('id', '=', owner).execute();
+    }
+  }
+  const customer = await load(db, owner);
+  if (customer === undefined) throw new Error(`customer ${owner} vanished while being found`);
+  return customer;
+}
+
+async function load(db: Db, id: string): Promise<Customer | undefined> {
+  const row = await db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+  if (row === undefined) return undefined;
+  const identifiers = await db.selectFrom('customer_identifiers').selectAll().where('customer_id', '=', id).execute();
+  return rowToCustomer(row, identifiers);
+}

@@ -1,0 +1,141 @@
+import { Kysely, sql } from 'kysely';
+import { conversationRepository, type ConversationRepository } from './conversations.ts';
+import { customerRepository, type CustomerRepository } from './customers.ts';
+import { guard, storageError } from './errors.ts';
+import { postgresExecutor, transactionExecutor, type Db, type Executor, type StoreDialect } from './executor.ts';
+import { GroupCommit, sqliteExecutor } from './group-commit.ts';
+import { itemRepository, type ItemRepository } from './items.ts';
+import { migrateToLatest, type MigrationResult } from './migrations/index.ts';
+import { isPostgresUrl, openPostgresPool, postgresDialect } from './postgres.ts';
+import type { Database } from './schema.ts';
+import { NodeSqliteDialect, asKyselySqlite, openSqliteFile } from './sqlite.ts';
+
+export type { ConversationListQuery, ConversationPatch, ConversationRepository, EndResult, Page } from './conversations.ts';
+export type { CustomerRepository } from './customers.ts';
+export { identifiersOf, normaliseIdentifier } from './customers.ts';
+export type { StoreDialect } from './executor.ts';
+export type { AppendResult, ItemListQuery, ItemRepository } from './items.ts';
+export type { MigrationResult } from './migrations/index.ts';
+export { SQLITE_FILE } from './sqlite.ts';
+
+export interface Repositories {
+  readonly conversations: ConversationRepository;
+  readonly items: ItemRepository;
+  readonly customers: CustomerRepository;
+}
+
+export interface Store extends Repositories {
+  readonly dialect: StoreDialect;
+  /** This process's node id: realtime conversations it runs carry it (see `endOrphaned`). */
+  readonly nodeId: string;
+  /** Applies the migrations not yet applied; safe to call from several processes at once. */
+  migrate(): Promise<MigrationResult>;
+  /**
+   * Runs `fn` atomically: its writes commit together, or not at all if it throws (the error is
+   * passed through). Use only the repositories it is given. On SQLite the transaction holds the
+   * only connection, so `fn` must not wait on anything but the store.
+   */
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  /** Waits for queued writes, then closes the database. */
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** `postgres://…` selects PostgreSQL; absent, the embedded SQLite file is used. */
+  databaseUrl?: string;
+  /** Folder of the embedded store (`<dataDir>/operator.db`). */
+  dataDir: string;
+  nodeId: string;
+}
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const { databaseUrl } = options;
+  if (databaseUrl !== undefined && databaseUrl !== '') {
+    if (!isPostgresUrl(databaseUrl)) {
+      throw storageError('openStore', new Error('databaseUrl must start with postgres:// or postgresql://'));
+    }
+    return openPostgres(databaseUrl, options.nodeId);
+  }
+  return openSqlite(options.dataDir, options.nodeId);
+}
+
+function repositories(ex: Executor): Repositories {
+  return {
+    conversations: conversationRepository(ex),
+    items: itemRepository(ex),
+    customers: customerRepository(ex),
+  };
+}
+
+async function openSqlite(dataDir: string, nodeId: string): Promise<Store> {
+  const file = await guard('openStore', () => Promise.resolve(openSqliteFile(dataDir)));
+  const db = new Kysely<Database>({ dialect: new NodeSqliteDialect(asKyselySqlite(file)) });
+  const queue = new GroupCommit(db);
+  return makeStore({
+    dialect: 'sqlite',
+    nodeId,
+    db,
+    executor: sqliteExecutor(db, queue),
+    // A transaction is one more op of the group commit: it runs inside its own savepoint.
+    transaction: (fn) => queue.run((conn) => fn(repositories(transactionExecutor(conn, 'sqlite')))),
+    close: async () => {
+      await queue.close();
+      await db.destroy();
+    },
+  });
+}
+
+async function openPostgres(databaseUrl: string, nodeId: string): Promise<Store> {
+  const db = new Kysely<Database>({ dialect: postgresDialect(openPostgresPool(databaseUrl)) });
+  try {
+    await sql`select 1`.execute(db);
+  } catch (err) {
+    await db.destroy().catch(() => {});
+    throw storageError('openStore', err);
+  }
+  return makeStore({
+    dialect: 'postgres',
+    nodeId,
+    db,
+    executor: postgresExecutor(db),
+    transaction: (fn) => db.transaction().execute((trx) => fn(repositories(transactionExecutor(trx, 'postgres')))),
+    close: () => db.destroy(),
+  });
+}
+
+interface StoreParts {
+  dialect: StoreDialect;
+  nodeId: string;
+  db: Db;
+  executor: Executor;
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+function makeStore(parts: StoreParts): Store {
+  let closing: Promise<void> | undefined;
+  return {
+    ...repositories(parts.executor),
+    dialect: parts.dialect,
+    nodeId: parts.nodeId,
+    migrate: () => guard('migrate', () => migrateToLatest(parts.db as Kysely<unknown>, parts.dialect)),
+    transaction: async <T>(fn: (tx: Repositories) => Promise<T>) => {
+      // Errors of `fn` pass through as thrown; those of BEGIN/COMMIT are storage errors.
+      let thrown: { error: unknown } | undefined;
+      try {
+        return await parts.transaction(async (tx) => {
+          try {
+            return await fn(tx);
+          } catch (error) {
+            thrown = { error };
+            throw error;
+          }
+        });
+      } catch (err) {
+        if (thrown !== undefined && thrown.error === err) throw err;
+        throw storageError('transaction', err);
+      }
+    },
+    close: () => (closing ??= guard('close', parts.close)),
+  };
+}

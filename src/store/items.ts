@@ -1,0 +1,79 @@
+import type { Item } from '../core/conversation.ts';
+import { guard, invalidRequest } from './errors.ts';
+import type { Db, Executor } from './executor.ts';
+import { itemToRow, rowToItem } from './rows.ts';
+
+export interface AppendResult {
+  /** The stored item: the new one, or for a duplicate `externalId` the one stored first. */
+  item: Item;
+  /** False when an item with the same `externalId` already existed in the conversation. */
+  created: boolean;
+}
+
+export interface ItemListQuery {
+  /** Only items after this one (exclusive). */
+  afterId?: string;
+  /** At most this many; all when absent. */
+  limit?: number;
+}
+
+export interface ItemRepository {
+  /**
+   * Stores an item; resolves once it is durable (DESIGN.md rule 4: accept, persist, then act).
+   * Idempotent on (conversationId, externalId) when `externalId` is set.
+   */
+  append(item: Item): Promise<AppendResult>;
+  /** Oldest first (item ids sort by creation time). */
+  list(conversationId: string, query?: ItemListQuery): Promise<Item[]>;
+  get(id: string): Promise<Item | undefined>;
+}
+
+export function itemRepository(ex: Executor): ItemRepository {
+  return {
+    append: (item) => guard('items.append', () => ex.write((db) => append(db, item))),
+
+    list: (conversationId, query = {}) =>
+      guard('items.list', async () => {
+        let q = ex.db.selectFrom('items').selectAll().where('conversation_id', '=', conversationId);
+        if (query.afterId !== undefined) q = q.where('id', '>', query.afterId);
+        if (query.limit !== undefined) {
+          if (!Number.isInteger(query.limit) || query.limit < 1) {
+            throw invalidRequest('invalid_limit', `limit must be a positive integer, got ${query.limit}`);
+          }
+          q = q.limit(query.limit);
+        }
+        const rows = await q.orderBy('id', 'asc').execute();
+        return rows.map(rowToItem);
+      }),
+
+    get: (id) =>
+      guard('items.get', async () => {
+        const row = await ex.db.selectFrom('items').selectAll().where('id', '=', id).executeTakeFirst();
+        return row && rowToItem(row);
+      }),
+  };
+}
+
+async function append(db: Db, item: Item): Promise<AppendResult> {
+  const row = itemToRow(item);
+  if (row.external_id === null) {
+    const inserted = await db.insertInto('items').values(row).returningAll().executeTakeFirstOrThrow();
+    return { item: rowToItem(inserted), created: true };
+  }
+  // ON CONFLICT DO NOTHING rather than catching the error: a failed statement would abort a
+  // surrounding Postgres transaction, and a concurrent duplicate waits for the first to commit.
+  const inserted = await db
+    .insertInto('items')
+    .values(row)
+    .onConflict((oc) => oc.columns(['conversation_id', 'external_id']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (inserted) return { item: rowToItem(inserted), created: true };
+  const existing = await db
+    .selectFrom('items')
+    .selectAll()
+    .where('conversation_id', '=', row.conversation_id)
+    .where('external_id', '=', row.external_id)
+    .executeTakeFirstOrThrow();
+  return { item: rowToItem(existing), created: false };
+}

@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { ApiKeys } from '../../src/server/auth.ts';
+import { startServer, type RunningServer } from '../../src/server/main.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const NODE24 = join(ROOT, 'node_modules/.bin/node');
+
+export function tempDir(prefix = 'operator-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Writes a YAML config (from an object) into `dir` and returns its path. */
+export function writeConfig(dir: string, config: object, name = 'operator.config.yaml'): string {
+  const path = join(dir, name);
+  writeFileSync(path, name.endsWith('.ts') ? String(config) : stringify(config));
+  return path;
+}
+
+/** A scripted agent: replies stream these deltas, in order, looping. */
+export function scriptedAgent(steps: object[], extra: object = {}): object {
+  return { instructions: 'You are a test agent.', model: { provider: 'scripted', steps, loop: true }, ...extra };
+}
+
+export interface InProcessOptions {
+  configPath: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  apiKeys?: string[];
+  nodeId?: string;
+  allowTestHooks?: boolean;
+}
+
+/** The real server (HTTP, WebSocket, workers, store) in this process, on an ephemeral port. */
+export async function startInProcess(opts: InProcessOptions): Promise<RunningServer> {
+  return startServer(
+    {
+      configPath: opts.configPath,
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: opts.dataDir ?? tempDir(),
+      ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+      apiKeys: new ApiKeys(opts.apiKeys ?? []),
+      nodeId: opts.nodeId ?? 'test-node',
+      publicUrl: 'http://127.0.0.1',
+    },
+    { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), allowTestHooks: opts.allowTestHooks ?? false },
+  );
+}
+
+export interface ChildServer {
+  url: string;
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+/** The server as a separate process (`operator start`), for crash and restart tests. */
+export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
+  const child = spawn(NODE24, [join(ROOT, 'src/cli/main.ts'), 'start'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const url = await new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`server did not start:\n${output.join('')}`)), timeoutMs);
+    const onData = (buf: Buffer): void => {
+      const text = buf.toString();
+      output.push(text);
+      for (const line of text.split('\n')) {
+        if (!line.includes('operator listening')) continue;
+        clearTimeout(timer);
+        res((JSON.parse(line) as { url: string }).url);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (b: Buffer) => output.push(b.toString()));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`server exited with ${code}:\n${output.join('')}`));
+    });
+  });
+  return { url, child, output, exited };
+}
