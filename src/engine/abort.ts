@@ -24,8 +24,9 @@ export function raceAbort<T>(work: PromiseLike<T>, signal: AbortSignal): Promise
       },
       (err: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        // Passed on as thrown (not wrapped): the error classifier reads its fields.
-        reject(err as Error);
+        // Passed on as thrown, not wrapped: the error classifier reads its fields.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        reject(err);
       },
     );
   });

@@ -4,7 +4,6 @@ export { renderTemplate, type TemplateVars } from './template.ts';
 export { templateVars, systemPrompt } from './prompt.ts';
 export { itemsToMessages, INTERRUPTED_NOTE } from './history.ts';
 export { DEFAULT_CHANNEL_STYLE, channelStyle } from './style.ts';
-export { classifyModelError } from './model-error.ts';
 export { STEP_LIMIT_APOLOGY } from './turn.ts';
 export { builtinToolSpecs, END_CONVERSATION } from './tools/builtin.ts';
 export { type ToolError, type ToolErrorCode, type ToolOutcome } from './tools/outcome.ts';

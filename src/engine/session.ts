@@ -15,50 +15,90 @@ import type { ConversationSession, SessionInit } from './types.ts';
  * Throws `tool_schema_invalid` when a tool's parameters are not a JSON Schema.
  */
 export function createSession(init: SessionInit): ConversationSession {
-  const session = new AbortController();
-  let current: TurnState | undefined;
-  const registry = createToolRegistry(init.agent.tools, {
-    functions: init.functions,
-    clock: init.clock,
-    builtins: {
-      endAfterTurn(turnId) {
-        if (current?.id === turnId) current.endRequested = true;
-      },
-    },
-  });
-  const env: TurnEnv = { init, history: [...init.history], registry };
+  return new Session(init);
+}
 
-  /** After `close()` nothing is emitted; after a turn's abort, none of its data events. */
-  const gate = (signal: AbortSignal) => (event: EngineEvent) => {
-    if (session.signal.aborted) return;
-    if (signal.aborted && ENGINE_EVENT_CLASS[event.type] === 'data') return;
-    init.emit(event);
-  };
+class Session implements ConversationSession {
+  private readonly init: SessionInit;
+  private readonly env: TurnEnv;
+  private readonly session = new AbortController();
+  private current: TurnState | undefined;
+
+  constructor(init: SessionInit) {
+    this.init = init;
+    const registry = createToolRegistry(init.agent.tools, {
+      functions: init.functions,
+      clock: init.clock,
+      builtins: {
+        endAfterTurn: (turnId) => {
+          if (this.current?.id === turnId) this.current.endRequested = true;
+        },
+      },
+    });
+    this.env = { init, history: [...init.history], registry };
+  }
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  async greet(): Promise<void> {
+    const greeting = this.init.agent.greeting;
+    if (!greeting) return;
+    const turn = await this.beginTurn();
+    try {
+      say(turn, this.init.clock, renderTemplate(greeting, templateVars(this.init)));
+    } finally {
+      this.finishTurn(turn);
+    }
+  }
+
+  async runTurn(userItems: Item[]): Promise<void> {
+    const turn = await this.beginTurn();
+    try {
+      this.env.history.push(...userItems);
+      await runSteps(this.env, turn, turnPrompt(this.init, this.env.history));
+    } finally {
+      this.finishTurn(turn);
+    }
+  }
+
+  interrupt(kind: AbortReasonKind, delivered?: { turnId: string; text: string }): void {
+    const turn = this.current;
+    if (turn && !turn.signal.aborted) turn.controller.abort(new TurnAborted(kind));
+    if (!delivered) return;
+    if (turn?.id === delivered.turnId) turn.delivered = delivered.text;
+    else cutDelivered(this.env.history, delivered);
+  }
+
+  close(): void {
+    if (!this.session.signal.aborted) this.session.abort(new TurnAborted('ConversationEnded'));
+  }
 
   /** Waits for an interrupted turn to wind down, then starts the next one (one at a time). */
-  async function beginTurn(): Promise<TurnState> {
+  private async beginTurn(): Promise<TurnState> {
     for (;;) {
-      if (session.signal.aborted) throw new OperatorError('conflict', 'session_closed', 'the conversation session is closed');
-      if (!current) break;
-      if (!current.signal.aborted) {
+      if (this.session.signal.aborted) throw new OperatorError('conflict', 'session_closed', 'the conversation session is closed');
+      if (!this.current) break;
+      if (!this.current.signal.aborted) {
         throw new OperatorError('conflict', 'turn_in_progress', 'a turn is already running: interrupt it first');
       }
-      await current.done.promise;
+      await this.current.done.promise;
     }
     const controller = new AbortController();
-    const signal = AbortSignal.any([session.signal, controller.signal]);
+    const signal = AbortSignal.any([this.session.signal, controller.signal]);
     const turn: TurnState = {
-      id: newId('turn', init.clock.now()),
+      id: newId('turn', this.init.clock.now()),
       controller,
       signal,
-      emit: gate(signal),
-      startedMs: init.clock.monotonic(),
+      emit: this.gate(signal),
+      startedMs: this.init.clock.monotonic(),
       done: Promise.withResolvers<void>(),
       text: '',
       steps: 0,
       endRequested: false,
     };
-    current = turn;
+    this.current = turn;
     turn.emit({ type: 'turn.started', turnId: turn.id });
     return turn;
   }
@@ -67,14 +107,17 @@ export function createSession(init: SessionInit): ConversationSession {
    * Commits the turn's message and reports the turn. Synchronous, so it cannot itself be
    * interrupted; the turn is released before `turn.done` so the host may start the next one there.
    */
-  function finishTurn(turn: TurnState): void {
+  private finishTurn(turn: TurnState): void {
+    const { clock } = this.init;
     const interrupted = turn.signal.aborted;
-    const metrics = { firstDeltaMs: turn.firstDeltaMs, durationMs: init.clock.monotonic() - turn.startedMs, steps: turn.steps };
+    const metrics = { firstDeltaMs: turn.firstDeltaMs, durationMs: clock.monotonic() - turn.startedMs, steps: turn.steps };
     const text = turn.delivered ?? turn.text;
     if (text !== '' || interrupted) {
-      env.history.push(newItem(init, { role: 'agent', type: 'message', text, interrupted, turnId: turn.id, metrics: definedMetrics(metrics) }));
+      this.env.history.push(
+        newItem(this.init, { role: 'agent', type: 'message', text, interrupted, turnId: turn.id, metrics: definedMetrics(metrics) }),
+      );
     }
-    current = undefined;
+    this.current = undefined;
     try {
       turn.emit({ type: 'turn.done', turnId: turn.id, text: turn.text, interrupted, metrics });
       if (turn.endRequested && !interrupted) turn.emit({ type: 'conversation.end', reason: 'agent', turnId: turn.id });
@@ -83,44 +126,15 @@ export function createSession(init: SessionInit): ConversationSession {
     }
   }
 
-  return {
-    get busy() {
-      return current !== undefined;
-    },
-
-    async greet() {
-      const greeting = init.agent.greeting;
-      if (!greeting) return;
-      const turn = await beginTurn();
-      try {
-        say(turn, init.clock, renderTemplate(greeting, templateVars(init)));
-      } finally {
-        finishTurn(turn);
-      }
-    },
-
-    async runTurn(userItems: Item[]) {
-      const turn = await beginTurn();
-      try {
-        env.history.push(...userItems);
-        await runSteps(env, turn, turnPrompt(init, env.history));
-      } finally {
-        finishTurn(turn);
-      }
-    },
-
-    interrupt(kind: AbortReasonKind, delivered?: { turnId: string; text: string }) {
-      const turn = current;
-      if (turn && !turn.signal.aborted) turn.controller.abort(new TurnAborted(kind));
-      if (!delivered) return;
-      if (turn?.id === delivered.turnId) turn.delivered = delivered.text;
-      else cutDelivered(env.history, delivered);
-    },
-
-    close() {
-      if (!session.signal.aborted) session.abort(new TurnAborted('ConversationEnded'));
-    },
-  };
+  /** After `close()` nothing is emitted; after a turn's abort, none of its data events. */
+  private gate(turnSignal: AbortSignal): (event: EngineEvent) => void {
+    const { session, init } = this;
+    return (event) => {
+      if (session.signal.aborted) return;
+      if (turnSignal.aborted && ENGINE_EVENT_CLASS[event.type] === 'data') return;
+      init.emit(event);
+    };
+  }
 }
 
 /** Rule 3: history holds what the customer received. Items are replaced, never mutated. */

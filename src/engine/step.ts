@@ -6,7 +6,8 @@ import type {
 } from '@ai-sdk/provider';
 import type { OperatorError } from '../core/errors.ts';
 import { ABORTED, deadline, raceAbort } from './abort.ts';
-import { classifyModelError, modelTimeout } from './model-error.ts';
+import { classifyModelError } from '../models/errors.ts';
+import { modelTimeout } from './model-error.ts';
 import { type TurnEnv, type TurnState, say } from './turn-state.ts';
 
 /** How one model call (one step of a turn) ended. */
@@ -75,8 +76,15 @@ async function consume(
   signal: AbortSignal,
   onPart: (part: LanguageModelV3StreamPart) => void,
 ): Promise<void> {
-  const started = await raceAbort(env.init.model.doStream(options), signal);
-  if (started === ABORTED) return;
+  const pending = env.init.model.doStream(options);
+  const started = await raceAbort(pending, signal);
+  if (started === ABORTED) {
+    // A stream that arrives after the abort is cancelled unread.
+    void Promise.resolve(pending)
+      .then((late) => late.stream.cancel(signal.reason))
+      .catch(() => undefined);
+    return;
+  }
   const reader = started.stream.getReader();
   let finished = false;
   try {

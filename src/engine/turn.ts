@@ -1,6 +1,7 @@
 import type { LanguageModelV3Message, LanguageModelV3ToolCall } from '@ai-sdk/provider';
 import type { OperatorError } from '../core/errors.ts';
 import { streamStep } from './step.ts';
+import { END_CONVERSATION } from './tools/builtin.ts';
 import { runToolRound } from './tool-round.ts';
 import { type TurnEnv, type TurnState, say } from './turn-state.ts';
 
@@ -27,9 +28,14 @@ export async function runSteps(env: TurnEnv, turn: TurnState, prompt: LanguageMo
     if (step === maxSteps) break;
     messages.push(assistantMessage(result.text, result.toolCalls));
     messages.push({ role: 'tool', content: await runToolRound(env, turn, result.toolCalls) });
-    if (turn.signal.aborted) return;
+    if (turn.signal.aborted || saidGoodbye(turn, result.text, result.toolCalls)) return;
   }
   say(turn, env.init.clock, turn.text === '' ? STEP_LIMIT_APOLOGY : ` ${STEP_LIMIT_APOLOGY}`);
+}
+
+/** A step that said its goodbye and only ended the conversation needs no further step. */
+function saidGoodbye(turn: TurnState, text: string, calls: readonly LanguageModelV3ToolCall[]): boolean {
+  return turn.endRequested && text.trim() !== '' && calls.every((call) => call.toolName === END_CONVERSATION);
 }
 
 function assistantMessage(text: string, calls: readonly LanguageModelV3ToolCall[]): LanguageModelV3Message {

@@ -40,7 +40,7 @@ export function createModel(spec: ModelSpec, opts: CreateModelOptions): Language
         includeUsage: true,
       }).chatModel(spec.model);
     case 'scripted':
-      return new ScriptedModel(spec.steps, { loop: spec.loop, clock: opts.clock });
+      return new ScriptedModel(spec.steps, { loop: spec.loop, clock: opts.clock, recordCalls: false });
   }
 }
 

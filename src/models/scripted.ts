@@ -14,6 +14,11 @@ export interface ScriptedModelOptions {
   /** Clock for `delayMs`; a `FakeClock` makes delays advance only when the test says so. */
   clock?: Clock;
   modelId?: string;
+  /**
+   * Keep every call's options in `calls` (default). The `scripted` provider of a config turns it
+   * off: a benchmark makes thousands of calls a second for as long as it runs.
+   */
+  recordCalls?: boolean;
 }
 
 /** Raised when a non-looping scripted model is called more often than it has steps. */
@@ -48,24 +53,32 @@ export class ScriptedModel implements LanguageModelV3 {
   private readonly steps: readonly ScriptedStep[];
   private readonly loop: boolean;
   private readonly clock: Clock;
+  private readonly recordCalls: boolean;
+  private callCount = 0;
 
   constructor(steps: readonly ScriptedStep[], opts: ScriptedModelOptions = {}) {
     this.steps = steps;
     this.loop = opts.loop ?? false;
     this.clock = opts.clock ?? systemClock;
     this.modelId = opts.modelId ?? 'scripted';
+    this.recordCalls = opts.recordCalls ?? true;
+  }
+
+  /** How many times the model was called (also when calls are not recorded). */
+  get callsMade(): number {
+    return this.callCount;
   }
 
   /** Steps not consumed yet (always 0 for a looping model once it has gone round). */
   get remaining(): number {
-    return this.loop ? 0 : Math.max(0, this.steps.length - this.calls.length);
+    return this.loop ? 0 : Math.max(0, this.steps.length - this.callCount);
   }
 
   doStream(options: LanguageModelV3CallOptions): Promise<LanguageModelV3StreamResult> {
     const signal = options.abortSignal;
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    this.calls.push(options);
-    const n = this.calls.length;
+    if (this.recordCalls) this.calls.push(options);
+    const n = ++this.callCount;
     const step = this.stepFor(n);
     if (!step) return Promise.reject(new ScriptExhaustedError(n, this.steps.length));
     const parts = replyParts({
@@ -90,7 +103,7 @@ export class ScriptedModel implements LanguageModelV3 {
   assertConsumed(): void {
     if (this.remaining > 0) {
       throw new Error(
-        `scripted model has ${this.remaining} unconsumed step(s) of ${this.steps.length} (called ${this.calls.length} times)`,
+        `scripted model has ${this.remaining} unconsumed step(s) of ${this.steps.length} (called ${this.callCount} times)`,
       );
     }
   }

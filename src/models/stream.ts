@@ -5,7 +5,7 @@ import type {
   LanguageModelV3StreamPart,
   LanguageModelV3Usage,
 } from '@ai-sdk/provider';
-import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { Clock } from '../core/clock.ts';
 
 /**
  * Stream plumbing shared by the models we implement ourselves (offline, scripted): a reply is
@@ -41,15 +41,14 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
       reject(abortError(signal));
       return;
     }
-    let timer: TimerHandle | undefined;
-    const onAbort = (): void => {
-      timer?.cancel();
-      reject(abortError(signal!));
-    };
-    timer = clock.setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
+    function onAbort(): void {
+      timer.cancel();
+      reject(abortError(signal!));
+    }
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -1,6 +1,5 @@
 import type { Channel, Conversation, ConversationStatus, EndedReason } from '../core/conversation.ts';
 import { checkLimit, decodeCursor, encodeCursor } from './cursor.ts';
-import { guard } from './errors.ts';
 import type { Executor } from './executor.ts';
 import { conversationToRow, rowToConversation } from './rows.ts';
 import type { ConversationRow } from './schema.ts';
@@ -56,7 +55,7 @@ export interface ConversationRepository {
 export function conversationRepository(ex: Executor): ConversationRepository {
   return {
     create: (conversation) =>
-      guard('conversations.create', async () => {
+      ex.run('conversations.create', async () => {
         const row = await ex.write((db) =>
           db.insertInto('conversations').values(conversationToRow(conversation)).returningAll().executeTakeFirstOrThrow(),
         );
@@ -64,15 +63,15 @@ export function conversationRepository(ex: Executor): ConversationRepository {
       }),
 
     get: (id) =>
-      guard('conversations.get', async () => {
+      ex.run('conversations.get', async () => {
         const row = await ex.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
         return row && rowToConversation(row);
       }),
 
-    list: (query) => guard('conversations.list', () => list(ex, query)),
+    list: (query) => ex.run('conversations.list', () => list(ex, query)),
 
     update: (id, patch, updatedAt) =>
-      guard('conversations.update', async () => {
+      ex.run('conversations.update', async () => {
         const row = await ex.write((db) =>
           db
             .updateTable('conversations')
@@ -85,7 +84,7 @@ export function conversationRepository(ex: Executor): ConversationRepository {
       }),
 
     end: (id, reason, atMs) =>
-      guard('conversations.end', async () => {
+      ex.run('conversations.end', async () => {
         const row = await ex.write((db) =>
           db
             .updateTable('conversations')
@@ -101,7 +100,7 @@ export function conversationRepository(ex: Executor): ConversationRepository {
       }),
 
     endOrphaned: (nodeId, reason, atMs) =>
-      guard('conversations.endOrphaned', async () => {
+      ex.run('conversations.endOrphaned', async () => {
         const result = await ex.write((db) =>
           db
             .updateTable('conversations')
@@ -115,7 +114,7 @@ export function conversationRepository(ex: Executor): ConversationRepository {
       }),
 
     delete: (id) =>
-      guard('conversations.delete', async () => {
+      ex.run('conversations.delete', async () => {
         const result = await ex.write((db) => db.deleteFrom('conversations').where('id', '=', id).executeTakeFirst());
         return result.numDeletedRows > 0n;
       }),

@@ -1,6 +1,6 @@
 import type { Customer, CustomerIdentifier, CustomerIdentity, IdentifierType } from '../core/conversation.ts';
 import { newId } from '../core/ids.ts';
-import { guard, invalidRequest, isUniqueViolation } from './errors.ts';
+import { invalidRequest, isUniqueViolation } from './errors.ts';
 import type { Db, Executor } from './executor.ts';
 import { rowToCustomer } from './rows.ts';
 
@@ -45,7 +45,7 @@ const ATTEMPTS = 5;
 export function customerRepository(ex: Executor): CustomerRepository {
   return {
     findOrCreate: (identity, atMs) =>
-      guard('customers.findOrCreate', async () => {
+      ex.run('customers.findOrCreate', async () => {
         const wanted = identifiersOf(identity);
         if (wanted.length === 0) {
           throw invalidRequest('customer_identity_empty', 'a customer needs a phone, an email or an externalId');
@@ -61,10 +61,10 @@ export function customerRepository(ex: Executor): CustomerRepository {
         }
       }),
 
-    get: (id) => guard('customers.get', () => load(ex.db, id)),
+    get: (id) => ex.run('customers.get', () => load(ex.db, id)),
 
     findByIdentifier: (type, value) =>
-      guard('customers.findByIdentifier', async () => {
+      ex.run('customers.findByIdentifier', async () => {
         const row = await ex.db
           .selectFrom('customer_identifiers')
           .select('customer_id')
@@ -75,7 +75,7 @@ export function customerRepository(ex: Executor): CustomerRepository {
       }),
 
     delete: (id) =>
-      guard('customers.delete', async () => {
+      ex.run('customers.delete', async () => {
         // Conversations and identifiers reference customers ON DELETE CASCADE, items their
         // conversation: one statement erases it all.
         const result = await ex.write((db) => db.deleteFrom('customers').where('id', '=', id).executeTakeFirst());

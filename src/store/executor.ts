@@ -1,4 +1,6 @@
 import { sql, type Kysely } from 'kysely';
+import { guard } from './errors.ts';
+import type { Lifecycle } from './lifecycle.ts';
 import type { Database } from './schema.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -13,27 +15,34 @@ export type WriteOp<T> = (db: Db) => Promise<T>;
 export interface Executor {
   readonly dialect: StoreDialect;
   readonly db: Db;
+  /** Runs one repository operation: database errors become `storage_error`s. */
+  run<T>(operation: string, fn: () => Promise<T>): Promise<T>;
   /** A write whose statements need not commit together (each single statement is atomic). */
   write<T>(op: WriteOp<T>): Promise<T>;
   /** A write whose statements commit together or not at all. */
   atomic<T>(op: WriteOp<T>): Promise<T>;
 }
 
-export function postgresExecutor(db: Db): Executor {
+export function postgresExecutor(db: Db, lifecycle: Lifecycle): Executor {
   return {
     dialect: 'postgres',
     db,
+    run: (operation, fn) => lifecycle.run(operation, fn),
     write: (op) => op(db),
     atomic: (op) => db.transaction().execute(op),
   };
 }
 
-/** Inside a transaction: writes run on its connection, atomic ones inside a savepoint. */
+/**
+ * Inside a transaction every write runs in a savepoint on the transaction's connection, so a
+ * failed write (a duplicate, a retried race) leaves the transaction usable on both dialects.
+ */
 export function transactionExecutor(trx: Db, dialect: StoreDialect): Executor {
   return {
     dialect,
     db: trx,
-    write: (op) => op(trx),
+    run: guard,
+    write: (op) => inSavepoint(trx, op),
     atomic: (op) => inSavepoint(trx, op),
   };
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { OperatorError } from '../core/errors.ts';
-import { type Db, type Executor, type WriteOp } from './executor.ts';
+import type { Db, Executor, WriteOp } from './executor.ts';
+import type { Lifecycle } from './lifecycle.ts';
 
 interface Pending {
   op: WriteOp<unknown>;
@@ -31,13 +32,16 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  */
 export class GroupCommit {
   readonly #db: Db;
+  readonly #serialise: <T>(fn: () => Promise<T>) => Promise<T>;
   #queue: Pending[] = [];
   #scheduled = false;
   #running = false;
   #closed = false;
 
-  constructor(db: Db) {
+  /** `serialise` runs a batch exclusively among this process's stores on the same file. */
+  constructor(db: Db, serialise: <T>(fn: () => Promise<T>) => Promise<T>) {
     this.#db = db;
+    this.#serialise = serialise;
   }
 
   run<T>(op: WriteOp<T>): Promise<T> {
@@ -77,18 +81,7 @@ export class GroupCommit {
   async #commit(batch: Pending[]): Promise<void> {
     let outcomes: Outcome[];
     try {
-      outcomes = await this.#db.connection().execute(async (conn) => {
-        await sql`begin immediate`.execute(conn);
-        try {
-          const results: Outcome[] = [];
-          for (const { op } of batch) results.push(await runInSavepoint(conn, op));
-          await sql`commit`.execute(conn);
-          return results;
-        } catch (err) {
-          await sql`rollback`.execute(conn).catch(() => {});
-          throw err;
-        }
-      });
+      outcomes = await this.#serialise(() => this.#transact(batch));
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
@@ -97,6 +90,21 @@ export class GroupCommit {
       const o = outcomes[i]!;
       if (o.ok) p.resolve(o.value);
       else p.reject(o.error);
+    });
+  }
+
+  #transact(batch: Pending[]): Promise<Outcome[]> {
+    return this.#db.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        const results: Outcome[] = [];
+        for (const { op } of batch) results.push(await runInSavepoint(conn, op));
+        await sql`commit`.execute(conn);
+        return results;
+      } catch (err) {
+        await sql`rollback`.execute(conn).catch(() => {});
+        throw err;
+      }
     });
   }
 }
@@ -116,10 +124,11 @@ async function runInSavepoint(conn: Db, op: WriteOp<unknown>): Promise<Outcome> 
 }
 
 /** SQLite at top level: every write, single or atomic, is one savepoint of the next group commit. */
-export function sqliteExecutor(db: Db, queue: GroupCommit): Executor {
+export function sqliteExecutor(db: Db, queue: GroupCommit, lifecycle: Lifecycle): Executor {
   return {
     dialect: 'sqlite',
     db,
+    run: (operation, fn) => lifecycle.run(operation, fn),
     write: (op) => queue.run(op),
     atomic: (op) => queue.run(op),
   };

@@ -1,14 +1,17 @@
+import { resolve } from 'node:path';
 import { Kysely, sql } from 'kysely';
 import { conversationRepository, type ConversationRepository } from './conversations.ts';
 import { customerRepository, type CustomerRepository } from './customers.ts';
 import { guard, storageError } from './errors.ts';
-import { postgresExecutor, transactionExecutor, type Db, type Executor, type StoreDialect } from './executor.ts';
+import { postgresExecutor, transactionExecutor, type Executor, type StoreDialect } from './executor.ts';
 import { GroupCommit, sqliteExecutor } from './group-commit.ts';
 import { itemRepository, type ItemRepository } from './items.ts';
 import { migrateToLatest, type MigrationResult } from './migrations/index.ts';
 import { isPostgresUrl, openPostgresPool, postgresDialect } from './postgres.ts';
 import type { Database } from './schema.ts';
-import { NodeSqliteDialect, asKyselySqlite, openSqliteFile } from './sqlite.ts';
+import { NodeSqliteDialect, SQLITE_FILE, asKyselySqlite, openSqliteFile } from './sqlite.ts';
+import { withFileLock } from './file-lock.ts';
+import { Lifecycle } from './lifecycle.ts';
 
 export type { ConversationListQuery, ConversationPatch, ConversationRepository, EndResult, Page } from './conversations.ts';
 export type { CustomerRepository } from './customers.ts';
@@ -68,14 +71,18 @@ function repositories(ex: Executor): Repositories {
 }
 
 async function openSqlite(dataDir: string, nodeId: string): Promise<Store> {
-  const file = await guard('openStore', () => Promise.resolve(openSqliteFile(dataDir)));
-  const db = new Kysely<Database>({ dialect: new NodeSqliteDialect(asKyselySqlite(file)) });
-  const queue = new GroupCommit(db);
+  const database = await guard('openStore', () => Promise.resolve(openSqliteFile(dataDir)));
+  const db = new Kysely<Database>({ dialect: new NodeSqliteDialect(asKyselySqlite(database)) });
+  const file = resolve(dataDir, SQLITE_FILE);
+  const exclusive = <T>(fn: () => Promise<T>) => withFileLock(file, fn);
+  const queue = new GroupCommit(db, exclusive);
+  const lifecycle = new Lifecycle();
   return makeStore({
     dialect: 'sqlite',
     nodeId,
-    db,
-    executor: sqliteExecutor(db, queue),
+    lifecycle,
+    executor: sqliteExecutor(db, queue, lifecycle),
+    migrate: () => exclusive(() => migrateToLatest(db as Kysely<unknown>, 'sqlite')),
     // A transaction is one more op of the group commit: it runs inside its own savepoint.
     transaction: (fn) => queue.run((conn) => fn(repositories(transactionExecutor(conn, 'sqlite')))),
     close: async () => {
@@ -93,11 +100,13 @@ async function openPostgres(databaseUrl: string, nodeId: string): Promise<Store>
     await db.destroy().catch(() => {});
     throw storageError('openStore', err);
   }
+  const lifecycle = new Lifecycle();
   return makeStore({
     dialect: 'postgres',
     nodeId,
-    db,
-    executor: postgresExecutor(db),
+    lifecycle,
+    executor: postgresExecutor(db, lifecycle),
+    migrate: () => migrateToLatest(db as Kysely<unknown>, 'postgres'),
     transaction: (fn) => db.transaction().execute((trx) => fn(repositories(transactionExecutor(trx, 'postgres')))),
     close: () => db.destroy(),
   });
@@ -106,36 +115,43 @@ async function openPostgres(databaseUrl: string, nodeId: string): Promise<Store>
 interface StoreParts {
   dialect: StoreDialect;
   nodeId: string;
-  db: Db;
+  lifecycle: Lifecycle;
   executor: Executor;
+  migrate(): Promise<MigrationResult>;
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
 function makeStore(parts: StoreParts): Store {
+  const { lifecycle } = parts;
   let closing: Promise<void> | undefined;
   return {
     ...repositories(parts.executor),
     dialect: parts.dialect,
     nodeId: parts.nodeId,
-    migrate: () => guard('migrate', () => migrateToLatest(parts.db as Kysely<unknown>, parts.dialect)),
-    transaction: async <T>(fn: (tx: Repositories) => Promise<T>) => {
-      // Errors of `fn` pass through as thrown; those of BEGIN/COMMIT are storage errors.
-      let thrown: { error: unknown } | undefined;
-      try {
-        return await parts.transaction(async (tx) => {
-          try {
-            return await fn(tx);
-          } catch (error) {
-            thrown = { error };
-            throw error;
-          }
-        });
-      } catch (err) {
-        if (thrown !== undefined && thrown.error === err) throw err;
-        throw storageError('transaction', err);
-      }
-    },
-    close: () => (closing ??= guard('close', parts.close)),
+    migrate: () => lifecycle.run('migrate', () => parts.migrate()),
+    transaction: <T>(fn: (tx: Repositories) => Promise<T>) =>
+      lifecycle.track('transaction', async () => {
+        // Errors of `fn` pass through as thrown; those of BEGIN/COMMIT are storage errors.
+        let thrown: { error: unknown } | undefined;
+        try {
+          return await parts.transaction(async (tx) => {
+            try {
+              return await fn(tx);
+            } catch (error) {
+              thrown = { error };
+              throw error;
+            }
+          });
+        } catch (err) {
+          if (thrown !== undefined && thrown.error === err) throw err;
+          throw storageError('transaction', err);
+        }
+      }),
+    close: () =>
+      (closing ??= guard('close', async () => {
+        await lifecycle.close();
+        await parts.close();
+      })),
   };
 }

@@ -1,5 +1,5 @@
 import type { Item } from '../core/conversation.ts';
-import { guard, invalidRequest } from './errors.ts';
+import { invalidRequest } from './errors.ts';
 import type { Db, Executor } from './executor.ts';
 import { itemToRow, rowToItem } from './rows.ts';
 
@@ -30,10 +30,10 @@ export interface ItemRepository {
 
 export function itemRepository(ex: Executor): ItemRepository {
   return {
-    append: (item) => guard('items.append', () => ex.write((db) => append(db, item))),
+    append: (item) => ex.run('items.append', () => ex.write((db) => append(db, item))),
 
     list: (conversationId, query = {}) =>
-      guard('items.list', async () => {
+      ex.run('items.list', async () => {
         let q = ex.db.selectFrom('items').selectAll().where('conversation_id', '=', conversationId);
         if (query.afterId !== undefined) q = q.where('id', '>', query.afterId);
         if (query.limit !== undefined) {
@@ -47,7 +47,7 @@ export function itemRepository(ex: Executor): ItemRepository {
       }),
 
     get: (id) =>
-      guard('items.get', async () => {
+      ex.run('items.get', async () => {
         const row = await ex.db.selectFrom('items').selectAll().where('id', '=', id).executeTakeFirst();
         return row && rowToItem(row);
       }),

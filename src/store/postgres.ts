@@ -10,17 +10,17 @@ const INT8_OID = 20;
 export function openPostgresPool(databaseUrl: string): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID && format !== 'binary'
-          ? (value: string) => Number(value)
-          : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
-    },
+    types: { getTypeParser: typeParser as pg.CustomTypesConfig['getTypeParser'] },
   });
   // An idle client losing its connection (server restart) emits 'error' on the pool; unhandled,
   // that would crash the process. The pool drops the client; the next query reports the failure.
   pool.on('error', () => {});
   return pool;
+}
+
+function typeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+  if (oid === INT8_OID && format !== 'binary') return (value) => Number(value);
+  return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
 }
 
 export function postgresDialect(pool: pg.Pool): PostgresDialect {

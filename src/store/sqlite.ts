@@ -18,7 +18,8 @@ export const SQLITE_FILE = 'operator.db';
 /**
  * Opens `<dataDir>/operator.db`, creating the folder. WAL + `synchronous=FULL`: a COMMIT returns
  * only once the WAL is fsynced, which is what "acknowledged = durable" (DESIGN.md rule 4) needs.
- * `busy_timeout` covers a second process (e.g. `operator migrate`) holding the write lock.
+ * `busy_timeout` covers a second process (e.g. `operator migrate`) holding the write lock; the
+ * wait is synchronous, so it blocks this thread for at most that long.
  */
 export function openSqliteFile(dataDir: string): DatabaseSync {
   mkdirSync(dataDir, { recursive: true });

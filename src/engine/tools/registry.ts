@@ -1,4 +1,4 @@
-import type { JSONSchema7, LanguageModelV3FunctionTool } from '@ai-sdk/provider';
+import type { LanguageModelV3FunctionTool } from '@ai-sdk/provider';
 import type { ToolSpec } from '../../core/agent.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { ToolContext, ToolFunction } from '../types.ts';
@@ -36,7 +36,7 @@ export function createToolRegistry(specs: readonly ToolSpec[], deps: ToolDeps): 
       type: 'function',
       name: spec.name,
       description: spec.description,
-      inputSchema: spec.parameters as JSONSchema7,
+      inputSchema: spec.parameters,
     }),
   );
   return {

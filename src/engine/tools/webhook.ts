@@ -100,7 +100,7 @@ async function readLimited(response: Response): Promise<string | undefined> {
   if (!response.body) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of response.body) {
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
     if (size > MAX_WEBHOOK_RESPONSE_BYTES) return undefined;
     chunks.push(chunk);

@@ -19,16 +19,44 @@ export interface DecideContext extends ExtractContext {
   toolRequired?: boolean;
 }
 
-function lastUserText(prompt: LanguageModelV3Prompt): string {
-  for (let i = prompt.length - 1; i >= 0; i--) {
-    const message = prompt[i]!;
+/** The text of each user message, oldest first. */
+function userTexts(prompt: LanguageModelV3Prompt): string[] {
+  const texts: string[] = [];
+  for (const message of prompt) {
     if (message.role !== 'user') continue;
-    return message.content
-      .map((part) => (part.type === 'text' ? part.text : ''))
-      .join(' ')
-      .trim();
+    texts.push(
+      message.content
+        .map((part) => (part.type === 'text' ? part.text : ''))
+        .join(' ')
+        .trim(),
+    );
   }
-  return '';
+  return texts;
+}
+
+/** How many earlier user messages a follow-up ("A12345", "and B54321?") may refer back to. */
+const FOLLOW_UP_REACH = 3;
+
+/**
+ * A message that names no tool but answers an earlier request ("To look up your order I need the
+ * order id." - "A12345"): the tool of the most recent earlier message that had one, provided this
+ * message supplies at least one of its arguments. Arguments are then read from this message first.
+ */
+function followUp(
+  texts: string[],
+  tools: OfferedTool[],
+  ctx: DecideContext,
+): { tool: OfferedTool; text: string } | undefined {
+  const message = texts[texts.length - 1]!;
+  let text = message;
+  for (const earlier of texts.slice(0, -1).reverse().slice(0, FOLLOW_UP_REACH)) {
+    text = `${text}\n${earlier}`;
+    const tool = bestTool(earlier, tools);
+    if (!tool) continue;
+    const own = extractArguments(tool.inputSchema, message, ctx).args;
+    return Object.keys(own).length > 0 ? { tool, text } : undefined;
+  }
+  return undefined;
 }
 
 /** Tool call ids are numbered after the calls already in the prompt: deterministic and unique per conversation. */
@@ -70,8 +98,10 @@ export function decide(prompt: LanguageModelV3Prompt, tools: OfferedTool[], ctx:
     if (results.length > 0) return answerToolResults(results);
   }
 
-  const message = lastUserText(prompt);
-  if (!message) return { text: greeting(ctx.agentName, tools.filter((t) => t.name !== END_CONVERSATION)), toolCalls: [] };
+  const texts = userTexts(prompt);
+  const message = texts[texts.length - 1] ?? '';
+  const helpful = tools.filter((t) => t.name !== END_CONVERSATION);
+  if (!message) return { text: greeting(ctx.agentName, helpful), toolCalls: [] };
 
   if (isFarewell(message)) {
     const end = tools.find((t) => t.name === END_CONVERSATION);
@@ -81,14 +111,15 @@ export function decide(prompt: LanguageModelV3Prompt, tools: OfferedTool[], ctx:
     return { text: goodbye(), toolCalls };
   }
 
-  const tool = bestTool(message, tools, ctx.toolRequired ? Number.MIN_VALUE : undefined);
-  if (tool) {
-    const { args, missing } = extractArguments(tool.inputSchema, message, ctx);
+  const direct = bestTool(message, tools, ctx.toolRequired ? -Infinity : undefined);
+  const chosen = direct ? { tool: direct, text: message } : followUp(texts, tools, ctx);
+  if (chosen) {
+    const { tool, text } = chosen;
+    const { args, missing } = extractArguments(tool.inputSchema, text, ctx);
     if (missing.length > 0) return { text: askForMissing(tool, missing), toolCalls: [] };
     return { text: '', toolCalls: [{ toolCallId: nextCallId(prompt), toolName: tool.name, input: args }] };
   }
 
-  const helpful = tools.filter((t) => t.name !== END_CONVERSATION);
   if (isGreeting(message)) return { text: greeting(ctx.agentName, helpful), toolCalls: [] };
   if (isThanks(message)) return { text: welcome(), toolCalls: [] };
   return { text: cannotHelp(helpful), toolCalls: [] };

@@ -50,7 +50,7 @@ export function stem(word: string): string {
   // Undouble a final consonant ("shipp" -> "ship", "cancell" -> "cancel"), applied to every word
   // so that stemmed and unstemmed forms agree.
   const last = w.charAt(w.length - 1);
-  if (w.length > 3 && last === w.charAt(w.length - 2) && /[b-df-hj-np-tv-xy]/.test(last) && !/[sflz]/.test(last)) {
+  if (w.length > 3 && last === w.charAt(w.length - 2) && /[bcdghjkmnpqrtvwx]/.test(last)) {
     w = w.slice(0, -1);
   } else if (w.length > 5 && w.endsWith('ll')) {
     w = w.slice(0, -1);

@@ -38,7 +38,7 @@ export function offeredTools(options: LanguageModelV3CallOptions, agent: AgentSp
  * comparison. Kept short on purpose: every entry makes unrelated tools look more alike.
  */
 const SYNONYMS: Record<string, string> = {
-  person: 'human', people: 'human', agent: 'human', representative: 'human', rep: 'human',
+  person: 'human', agent: 'human', representative: 'human', rep: 'human',
   operator: 'human', someone: 'human', somebody: 'human', staff: 'human', manager: 'human',
   speak: 'talk', chat: 'talk', connect: 'talk',
   parcel: 'package', shipment: 'package',

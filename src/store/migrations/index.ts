@@ -1,4 +1,5 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { errorMessage } from '../../core/errors.ts';
 import type { StoreDialect } from '../executor.ts';
 import { init } from './0001_init.ts';
 
@@ -35,7 +36,7 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: StoreDialect
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results.find((r) => r.status === 'Error')?.migrationName;
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     throw new Error(failed === undefined ? reason : `migration ${failed} failed: ${reason}`, { cause: error });
   }
   return { applied: results.filter((r) => r.status === 'Success').map((r) => r.migrationName) };
