@@ -21,7 +21,7 @@ export function parseCommand(cmd: Command, argv: string[]): { values: Record<str
       allowPositionals: cmd.allowPositionals ?? false,
       strict: true,
     });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    return { values, positionals };
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\nUsage: ${cmd.usage}\nRun "operator ${cmd.name} --help" for details.`);
   }

@@ -9,7 +9,7 @@ import type { SessionInit } from './types.ts';
 const MAX_CONTEXT_CHARS = 4000;
 
 /** The values templates may use: `{{context.orderId}}`, `{{customer.phone}}`, `{{channel}}`, … */
-export function templateVars(init: SessionInit): TemplateVars {
+export function templateVars(init: Pick<SessionInit, 'agent' | 'conversation' | 'customer' | 'clock'>): TemplateVars {
   const customer: Record<string, unknown> = { ...(init.customer ?? {}) };
   for (const identifier of init.customer?.identifiers ?? []) customer[identifier.type] ??= identifier.value;
   return {

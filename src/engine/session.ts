@@ -4,6 +4,7 @@ import { ENGINE_EVENT_CLASS, type AbortReasonKind, type EngineEvent, TurnAborted
 import { newId } from '../core/ids.ts';
 import { templateVars, turnPrompt } from './prompt.ts';
 import { renderTemplate } from './template.ts';
+import { builtinToolSpecs } from './tools/builtin.ts';
 import { createToolRegistry } from './tools/registry.ts';
 import { runSteps } from './turn.ts';
 import { type TurnEnv, type TurnState, newItem, say } from './turn-state.ts';
@@ -26,7 +27,10 @@ class Session implements ConversationSession {
 
   constructor(init: SessionInit) {
     this.init = init;
-    const registry = createToolRegistry(init.agent.tools, {
+    // Built-in tools (end_conversation) are offered to every agent unless it defines its own.
+    const own = new Set(init.agent.tools.map((t) => t.name));
+    const tools = [...init.agent.tools, ...builtinToolSpecs().filter((b) => !own.has(b.name))];
+    const registry = createToolRegistry(tools, {
       functions: init.functions,
       clock: init.clock,
       builtins: {

@@ -2,10 +2,11 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { AgentSpec } from '../core/agent.ts';
 import type { Clock } from '../core/clock.ts';
-import type { Channel, Conversation, Customer, EndedReason, Item } from '../core/conversation.ts';
+import type { Conversation, Customer, EndedReason, Item } from '../core/conversation.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { EngineEvent } from '../core/events.ts';
 import { newId } from '../core/ids.ts';
+import { renderTemplate, templateVars } from '../engine/index.ts';
 import type { Store } from '../store/index.ts';
 import type { LiveEvent, LiveSink } from './live-events.ts';
 import type { Metrics } from './metrics.ts';
@@ -64,18 +65,41 @@ export class LiveConversation {
     return this.ended;
   }
 
-  /** Hands the conversation to its worker and (optionally) has the agent greet. */
+  /**
+   * Hands the conversation to its worker. The greeting is static text, so it is said from here at
+   * once (no worker round trip, never lost to a customer who types first) and handed to the
+   * worker as history.
+   */
   activate(opts: { customer?: Customer; history: Item[]; greet: boolean }): void {
+    const history = [...opts.history];
+    const greeting = opts.greet ? this.greetingText(opts.customer) : undefined;
+    this.deps.metrics.liveConversations.inc({ channel: this.conversation.channel });
+    this.emit({ type: 'session.started', conversationId: this.conversation.id, agent: this.agent.id });
+    if (greeting) {
+      const turnId = newId('turn', this.deps.clock.now());
+      const turn = this.turns.started(turnId, this.deps.clock.monotonic());
+      this.onDelta(turnId, greeting);
+      history.push(this.finishTurn(turn, false));
+    }
     this.post({
       t: 'activate',
       agent: this.agent,
       conversation: this.conversation,
       ...(opts.customer ? { customer: opts.customer } : {}),
-      history: opts.history,
-      greet: opts.greet,
+      history,
+      greet: false,
     });
-    this.deps.metrics.liveConversations.inc({ channel: this.conversation.channel });
-    this.emit({ type: 'session.started', conversationId: this.conversation.id, agent: this.agent.id });
+  }
+
+  private greetingText(customer: Customer | undefined): string | undefined {
+    if (!this.agent.greeting) return undefined;
+    const vars = templateVars({
+      agent: this.agent,
+      conversation: this.conversation,
+      ...(customer ? { customer } : {}),
+      clock: this.deps.clock,
+    });
+    return renderTemplate(this.agent.greeting, vars).trim() || undefined;
   }
 
   /** A customer message: stored first, then it interrupts whatever the agent is saying and starts a turn. */
@@ -157,7 +181,8 @@ export class LiveConversation {
       case 'tool.finished':
         return this.onToolFinished(e);
       case 'item':
-        void this.persist(e.item);
+        // Re-issued here: this thread is the conversation's one writer, so its ids give the order.
+        void this.persist({ ...e.item, id: newId('itm', this.deps.clock.now()) });
         return;
       case 'turn.error':
         this.log.warn({ turnId: e.turnId, code: e.error.code, err: e.error.message }, 'turn failed');
@@ -200,7 +225,7 @@ export class LiveConversation {
   }
 
   /** Stores the agent's message as delivered, then acknowledges it with `agent.done`. */
-  private finishTurn(turn: TrackedTurn, interrupted: boolean): void {
+  private finishTurn(turn: TrackedTurn, interrupted: boolean): Item {
     turn.done = true;
     const now = this.deps.clock.monotonic();
     this.deps.metrics.turnDurationSeconds.observe(
@@ -223,9 +248,10 @@ export class LiveConversation {
     const done: LiveEvent = { type: 'agent.done', turnId: turn.turnId, text: turn.delivered, interrupted, itemId: item.id };
     if (turn.delivered === '') {
       this.emit(done);
-      return;
+      return item;
     }
     void this.persist(item).then(() => this.emit(done));
+    return item;
   }
 
   private persist(item: Item): Promise<Item> {

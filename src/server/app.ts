@@ -1,6 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { OperatorConfig } from '../config/index.ts';
 import type { Metrics, Runtime } from '../runtime/index.ts';
@@ -34,10 +34,12 @@ declare module 'fastify' {
 /** The HTTP + WebSocket server: routes only; the runtime and the store are passed in. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { limits } = deps.config;
+  const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance,
     bodyLimit: limits.bodyBytes,
-    disableRequestLogging: true,
+    // Per-request lines are off: conversations log what matters, with their conversationId.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
     return503OnClosing: true,
   });
@@ -58,9 +60,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     options: { maxPayload: limits.frameBytes * 16 },
   });
 
-  app.addHook('onRequest', async (req) => {
-    if (req.routeOptions.config.public) return;
-    deps.apiKeys.check(req);
+  app.addHook('onRequest', (req, _reply, done) => {
+    try {
+      if (!req.routeOptions.config.public) deps.apiKeys.check(req);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
   });
 
   const docs = [...systemDocs, ...conversationDocs];

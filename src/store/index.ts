@@ -1,17 +1,18 @@
 import { resolve } from 'node:path';
 import { Kysely, sql } from 'kysely';
+import { OperatorError } from '../core/errors.ts';
 import { conversationRepository, type ConversationRepository } from './conversations.ts';
 import { customerRepository, type CustomerRepository } from './customers.ts';
 import { guard, storageError } from './errors.ts';
 import { postgresExecutor, transactionExecutor, type Executor, type StoreDialect } from './executor.ts';
+import { withFileLock } from './file-lock.ts';
 import { GroupCommit, sqliteExecutor } from './group-commit.ts';
 import { itemRepository, type ItemRepository } from './items.ts';
+import { Lifecycle } from './lifecycle.ts';
 import { migrateToLatest, type MigrationResult } from './migrations/index.ts';
 import { isPostgresUrl, openPostgresPool, postgresDialect } from './postgres.ts';
 import type { Database } from './schema.ts';
 import { NodeSqliteDialect, SQLITE_FILE, asKyselySqlite, openSqliteFile } from './sqlite.ts';
-import { withFileLock } from './file-lock.ts';
-import { Lifecycle } from './lifecycle.ts';
 
 export type { ConversationListQuery, ConversationPatch, ConversationRepository, EndResult, Page } from './conversations.ts';
 export type { CustomerRepository } from './customers.ts';
@@ -55,7 +56,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const { databaseUrl } = options;
   if (databaseUrl !== undefined && databaseUrl !== '') {
     if (!isPostgresUrl(databaseUrl)) {
-      throw storageError('openStore', new Error('databaseUrl must start with postgres:// or postgresql://'));
+      throw new OperatorError('invalid_request', 'config_invalid', 'DATABASE_URL must start with postgres:// or postgresql://');
     }
     return openPostgres(databaseUrl, options.nodeId);
   }

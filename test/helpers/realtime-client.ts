@@ -16,7 +16,7 @@ export class RealtimeClient {
   private constructor(ws: WebSocket) {
     this.ws = ws;
     ws.on('message', (data, isBinary) => {
-      if (!isBinary) this.messages.push(JSON.parse(String(data)) as ServerMsg);
+      if (!isBinary) this.messages.push(JSON.parse((data as Buffer).toString('utf8')) as ServerMsg);
       this.wake();
     });
     ws.on('close', (code) => {

@@ -15,9 +15,9 @@ export function tempDir(prefix = 'operator-test-'): string {
 }
 
 /** Writes a YAML config (from an object) into `dir` and returns its path. */
-export function writeConfig(dir: string, config: object, name = 'operator.config.yaml'): string {
+export function writeConfig(dir: string, config: object | string, name = 'operator.config.yaml'): string {
   const path = join(dir, name);
-  writeFileSync(path, name.endsWith('.ts') ? String(config) : stringify(config));
+  writeFileSync(path, typeof config === 'string' ? config : stringify(config));
   return path;
 }
 

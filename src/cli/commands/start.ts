@@ -28,7 +28,7 @@ The server stops gracefully on SIGINT/SIGTERM: live conversations end with reaso
     if (typeof values.host === 'string') env.HOST = values.host;
     if (typeof values['data-dir'] === 'string') env.OPERATOR_DATA_DIR = values['data-dir'];
     // The config file's ${PORT} references must see the port actually used.
-    process.env.PORT = env.PORT;
+    if (env.PORT !== undefined) process.env.PORT = env.PORT;
     const server = await startServer(settingsFromEnv(env));
     await new Promise<void>((resolve) => {
       let stopping = false;
