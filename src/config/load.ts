@@ -14,6 +14,8 @@ export interface OperatorConfig {
   /** Absolute path of the file it came from (workers load `.ts` configs again for their functions). */
   path: string;
   agents: AgentSpec[];
+  /** Which phone numbers and email addresses belong to which agent. */
+  channels: ParsedConfig['channels'];
   pool: ParsedConfig['pool'];
   limits: ParsedConfig['limits'];
   logging: ParsedConfig['logging'];
@@ -105,9 +107,11 @@ export function buildConfig(raw: unknown, path: string, env: NodeJS.ProcessEnv =
       maxSteps: a.maxSteps,
       turnTimeoutMs: a.turnTimeout,
       channelStyle: a.channelStyle,
+      async: { inactivityTimeoutMs: a.async.inactivityTimeout, debounceMs: a.async.debounce },
+      ...(a.webhook ? { webhook: a.webhook } : {}),
     };
   });
-  return { path, agents, pool: cfg.pool, limits: cfg.limits, logging: cfg.logging, examples: cfg.examples, functions };
+  return { path, agents, channels: cfg.channels, pool: cfg.pool, limits: cfg.limits, logging: cfg.logging, examples: cfg.examples, functions };
 }
 
 /** Reads, substitutes `${ENV}` references and validates the config file. Never returns half a config. */

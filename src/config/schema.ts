@@ -117,6 +117,30 @@ const channelStyle = z
   })
   .strict();
 
+const perAsyncChannel = (fallback: number) =>
+  z
+    .object({ sms: duration.optional(), email: duration.optional(), chat: duration.optional() })
+    .strict()
+    .default({})
+    .transform((v) => ({ sms: v.sms ?? fallback, email: v.email ?? fallback, chat: v.chat ?? fallback }));
+
+const asyncSettings = z
+  .object({
+    /** An async conversation with no message for this long ends with reason `timeout`. */
+    inactivityTimeout: perAsyncChannel(86_400_000),
+    /** Messages arriving within this window of each other are answered together. */
+    debounce: perAsyncChannel(0),
+  })
+  .strict()
+  .default({ inactivityTimeout: {}, debounce: {} } as never);
+
+const outboundWebhook = z
+  .object({
+    url: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }),
+    secret: z.string().min(16, 'must be at least 16 characters').optional(),
+  })
+  .strict();
+
 export const agentSchema = z
   .object({
     name: z.string().min(1).optional(),
@@ -130,6 +154,9 @@ export const agentSchema = z
     turnTimeout: duration.default(60_000),
     channelStyle: channelStyle.default({}),
     tools: z.array(toolSchema).default([]),
+    async: asyncSettings,
+    /** Async-chat replies and status changes are POSTed here, signed like tool calls. */
+    webhook: outboundWebhook.optional(),
   })
   .strict()
   .superRefine((a, ctx) => {
@@ -147,6 +174,33 @@ export const configSchema = z
     agents: z
       .record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'agent ids use a-z, 0-9, _ and -'), agentSchema)
       .refine((a) => Object.keys(a).length > 0, 'must declare at least one agent'),
+    channels: z
+      .object({
+        sms: z
+          .array(
+            z
+              .object({
+                number: z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'must be an E.164 phone number like +15557654321'),
+                agent: z.string(),
+              })
+              .strict(),
+          )
+          .default([]),
+        email: z
+          .array(
+            z
+              .object({
+                address: z.email('must be an email address').transform((a) => a.toLowerCase()),
+                agent: z.string(),
+                /** Display name of replies: "Acme Support" <support@acme.test>. */
+                name: z.string().optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .default({ sms: [], email: [] }),
     pool: z
       .object({
         size: z.number().int().min(0).max(512).default(4),
@@ -183,7 +237,20 @@ export const configSchema = z
       .strict()
       .default({ enabled: false }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    for (const kind of ['sms', 'email'] as const) {
+      const seen = new Set<string>();
+      c.channels[kind].forEach((ch, i) => {
+        if (!(ch.agent in c.agents)) {
+          ctx.addIssue({ code: 'custom', path: ['channels', kind, i, 'agent'], message: `no agent "${ch.agent}" is defined` });
+        }
+        const key = 'number' in ch ? ch.number : ch.address;
+        if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['channels', kind, i], message: `${key} is listed twice` });
+        seen.add(key);
+      });
+    }
+  });
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;

@@ -73,6 +73,18 @@ export interface AgentSpec {
   maxSteps: number;
   /** Per-turn time budget for the model stream, in ms. */
   turnTimeoutMs: number;
-  /** Channel-specific extra instructions appended to the system prompt. */
+  /** Channel-specific style instructions; each replaces the built-in style of its channel. */
   channelStyle: Partial<Record<'voice' | 'chat' | 'sms' | 'email', string>>;
+  async: AsyncSettings;
+  /** Where async-chat replies are POSTed (signed like tool calls when `secret` is set). */
+  webhook?: { url: string; secret?: string };
+}
+
+export type AsyncChannel = 'sms' | 'email' | 'chat';
+
+export interface AsyncSettings {
+  /** An async conversation with no message for this long ends with reason `timeout`. */
+  inactivityTimeoutMs: Record<AsyncChannel, number>;
+  /** Messages arriving within this window of each other are answered in one turn. */
+  debounceMs: Record<AsyncChannel, number>;
 }

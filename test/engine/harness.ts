@@ -8,23 +8,19 @@ import type { EngineEvent } from '../../src/core/events.ts';
 import { newId } from '../../src/core/ids.ts';
 import { createSession } from '../../src/engine/index.ts';
 import type { ConversationSession, ToolFunction } from '../../src/engine/index.ts';
+import { testAgent } from '../../src/testing/agent.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 
 export const CONVERSATION_ID = 'conv_test';
 
 export function agent(overrides: Partial<AgentSpec> = {}): AgentSpec {
-  return {
-    id: 'support',
+  return testAgent({
     name: 'Ada',
     instructions: 'You help customers of Acme.',
-    model: { provider: 'offline' },
-    modelSettings: {},
-    tools: [],
     maxSteps: 5,
     turnTimeoutMs: 30_000,
-    channelStyle: {},
     ...overrides,
-  };
+  });
 }
 
 export const customer: Customer = {

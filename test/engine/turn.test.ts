@@ -1,7 +1,7 @@
 import type { LanguageModelV3FunctionTool } from '@ai-sdk/provider';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isOperatorError } from '../../src/core/errors.ts';
-import { STEP_LIMIT_APOLOGY } from '../../src/engine/index.ts';
+import { STEP_LIMIT_APOLOGY, builtinToolSpecs } from '../../src/engine/index.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { ScriptedModel, callTool, say } from '../../src/testing/scripted-model.ts';
 import { type TestServer, harness, json, promptText, settle, startServer, userMessage, webhookTool } from './harness.ts';
@@ -51,7 +51,10 @@ describe('a turn with a tool round', () => {
 
     // The first call offers the tool; the second sees its call and its result.
     const tools = model.calls[0]!.tools as LanguageModelV3FunctionTool[];
-    expect(tools.map((t) => [t.type, t.name, t.inputSchema])).toEqual([['function', 'lookup_order', webhookTool('x', '').parameters]]);
+    expect(tools.map((t) => [t.type, t.name, t.inputSchema])).toEqual([
+      ['function', 'lookup_order', webhookTool('x', '').parameters],
+      ['function', 'end_conversation', builtinToolSpecs()[0]!.parameters],
+    ]);
     const second = model.calls[1]!.prompt;
     expect(second.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'tool']);
     expect(second[2]!.content).toEqual([
@@ -128,11 +131,12 @@ describe('a turn with a tool round', () => {
     expect(h.ofType('turn.done')[0]).toMatchObject({ text: `Still ${STEP_LIMIT_APOLOGY}`, metrics: { steps: 3 } });
   });
 
-  it('passes model settings through and no tools when the agent has none', async () => {
+  it('passes model settings through and offers only the built-in tools when the agent has none', async () => {
     const model = new ModelDouble([step(...deltas('Hi'))]);
     const h = harness({ model, agent: { modelSettings: { temperature: 0.2, maxOutputTokens: 99 } } });
     await h.session.runTurn([userMessage('hello')]);
-    expect(model.calls[0]).toMatchObject({ temperature: 0.2, maxOutputTokens: 99, tools: undefined, toolChoice: undefined });
+    expect(model.calls[0]).toMatchObject({ temperature: 0.2, maxOutputTokens: 99 });
+    expect((model.calls[0]!.tools ?? []).map((t) => t.name)).toEqual(['end_conversation']);
   });
 });
 
@@ -142,7 +146,7 @@ describe('with the shared ScriptedModel', () => {
     const model = new ScriptedModel([callTool('lookup_order', { orderId: 'A1' }, { text: 'One moment.' }), say('It has shipped.')]);
     const h = harness({ model, agent: { tools: [webhookTool('lookup_order', server.url)] } });
     await h.session.runTurn([userMessage('Where is A1?')]);
-    expect(model.toolNames(0)).toEqual(['lookup_order']);
+    expect(model.toolNames(0)).toEqual(['lookup_order', 'end_conversation']);
     expect(model.transcript(1).slice(1)).toEqual([
       'user: Where is A1?',
       'assistant: One moment.',

@@ -1,4 +1,5 @@
 import { jsonSchema, tool, type ToolSet } from 'ai';
+import { testAgent } from '../../src/testing/agent.ts';
 import type { LanguageModelV3CallOptions, LanguageModelV3FunctionTool, LanguageModelV3Prompt } from '@ai-sdk/provider';
 import type { AgentSpec, ToolSpec } from '../../src/core/agent.ts';
 
@@ -66,17 +67,7 @@ export const TOOLS: ToolSpec[] = [
 ];
 
 export function makeAgent(tools: ToolSpec[] = TOOLS): AgentSpec {
-  return {
-    id: 'support',
-    name: 'Acme Support',
-    instructions: 'You help Acme customers.',
-    model: { provider: 'offline' },
-    modelSettings: {},
-    tools,
-    maxSteps: 4,
-    turnTimeoutMs: 30_000,
-    channelStyle: {},
-  };
+  return testAgent({ tools, maxSteps: 4, turnTimeoutMs: 30_000 });
 }
 
 /** The tools as the AI SDK hands them to a model. */

@@ -1,0 +1,21 @@
+import type { AgentSpec } from '../core/agent.ts';
+
+/** A complete AgentSpec with the config file's defaults, for tests that build agents in code. */
+export function testAgent(overrides: Partial<AgentSpec> = {}): AgentSpec {
+  return {
+    id: 'support',
+    name: 'Acme Support',
+    instructions: 'You help Acme customers.',
+    model: { provider: 'offline' },
+    modelSettings: {},
+    tools: [],
+    maxSteps: 8,
+    turnTimeoutMs: 60_000,
+    channelStyle: {},
+    async: {
+      inactivityTimeoutMs: { sms: 86_400_000, email: 86_400_000, chat: 86_400_000 },
+      debounceMs: { sms: 0, email: 0, chat: 0 },
+    },
+    ...overrides,
+  };
+}
