@@ -29,6 +29,17 @@ export interface Attachment {
   sizeBytes?: number;
 }
 
+/** Delivery of an agent message on an async channel (SMS, email, webhook). */
+export type DeliveryStatus =
+  | 'pending'
+  | 'sending'
+  | 'retrying'
+  | 'sent'
+  | 'delivered'
+  | 'undelivered'
+  | 'failed'
+  | 'suppressed';
+
 export interface Item {
   id: string;
   conversationId: string;
@@ -82,6 +93,10 @@ export interface Conversation {
   context: Record<string, unknown>;
   /** The node that runs the conversation while it is live (realtime), for crash recovery. */
   nodeId?: string;
+  /** Last inbound or outbound message (async conversations time out from here). */
+  lastActivityAt?: number;
+  /** Async: the newest user item a completed turn has answered; later ones are still to answer. */
+  answeredThrough?: string;
   createdAt: number;
   updatedAt: number;
   endedAt?: number;

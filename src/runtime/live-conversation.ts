@@ -7,7 +7,7 @@ import { errorMessage } from '../core/errors.ts';
 import type { EngineEvent } from '../core/events.ts';
 import { newId } from '../core/ids.ts';
 import { renderTemplate, templateVars } from '../engine/index.ts';
-import type { Store } from '../store/index.ts';
+import type { AppendResult, Store } from '../store/index.ts';
 import type { LiveEvent, LiveSink } from './live-events.ts';
 import type { Metrics } from './metrics.ts';
 import type { WorkerPool } from './pool.ts';
@@ -38,6 +38,8 @@ export class LiveConversation {
   private readonly turns = new TurnTracker();
   /** Store writes in issue order; `end()` waits for them. */
   private writes: Promise<unknown> = Promise.resolve();
+  /** Client message ids seen: a resend is acknowledged again but neither interrupts nor is answered twice. */
+  private readonly externalIds = new Set<string>();
   private ended = false;
   private endedPromise: Promise<void> | undefined;
 
@@ -102,11 +104,17 @@ export class LiveConversation {
     return renderTemplate(this.agent.greeting, vars).trim() || undefined;
   }
 
-  /** A customer message: stored first, then it interrupts whatever the agent is saying and starts a turn. */
+  /**
+   * A customer message: stored first, then it interrupts whatever the agent is saying and starts a
+   * turn. A message resent with an `externalId` already seen is acknowledged with the stored item
+   * and changes nothing else (DESIGN.md rule 4: idempotent on the sender's id).
+   */
   async userMessage(text: string, externalId?: string): Promise<Item | undefined> {
     if (this.ended) return undefined;
     const receivedAt = this.deps.clock.monotonic();
-    this.interruptActive('NewUserMessage');
+    const resent = externalId ? this.externalIds.has(externalId) : false;
+    if (externalId) this.externalIds.add(externalId);
+    if (!resent) this.interruptActive('NewUserMessage');
     const item: Item = {
       id: newId('itm', this.deps.clock.now()),
       conversationId: this.conversation.id,
@@ -117,10 +125,11 @@ export class LiveConversation {
       ...(externalId ? { externalId } : {}),
       createdAt: this.deps.clock.now(),
     };
-    const stored = await this.persist(item);
-    this.log.debug({ itemId: stored.id, pii: { text } }, 'user message stored');
+    const { item: stored, created } = await this.persist(item);
+    this.log.debug({ itemId: stored.id, created, pii: { text } }, 'user message stored');
     if (this.ended) return stored;
     this.emit({ type: 'user.accepted', itemId: stored.id });
+    if (!created) return stored;
     const seq = this.turns.input(receivedAt);
     this.post({ t: 'input', seq, items: [stored] });
     return stored;
@@ -254,8 +263,8 @@ export class LiveConversation {
     return item;
   }
 
-  private persist(item: Item): Promise<Item> {
-    const p = this.writes.then(() => this.deps.store.items.append(item)).then((r) => r.item);
+  private persist(item: Item): Promise<AppendResult> {
+    const p = this.writes.then(() => this.deps.store.items.append(item));
     this.writes = p.catch((err: unknown) => {
       this.log.error({ err: errorMessage(err), itemId: item.id }, 'could not store an item');
     });

@@ -3,13 +3,15 @@ import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { OperatorConfig } from '../config/index.ts';
-import type { Metrics, Runtime } from '../runtime/index.ts';
+import type { AsyncConversations, Metrics, Runtime } from '../runtime/index.ts';
 import type { Store } from '../store/index.ts';
 import type { ApiKeys } from './auth.ts';
 import { errorBody, errorHandler, notFoundHandler } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { realtimeRoutes } from './realtime/socket.ts';
+import { asyncDocs, asyncRoutes } from './routes/async.ts';
 import { conversationDocs, conversationRoutes } from './routes/conversations.ts';
+import { twilioSmsRoutes } from './routes/twilio-sms.ts';
 import { exampleRoutes } from './routes/examples.ts';
 import { systemDocs, systemRoutes } from './routes/system.ts';
 
@@ -17,6 +19,8 @@ export interface AppDeps {
   config: OperatorConfig;
   store: Store;
   runtime: Runtime;
+  conversations: AsyncConversations;
+  twilio: { authToken: string | undefined; publicUrl: string };
   metrics: Metrics;
   logger: Logger;
   apiKeys: ApiKeys;
@@ -69,10 +73,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
-  const docs = [...systemDocs, ...conversationDocs];
+  const docs = [...systemDocs, ...conversationDocs, ...asyncDocs];
   const openapi = openApiDocument(docs, deps.version);
   systemRoutes(app, { runtime: deps.runtime, metrics: deps.metrics, openapi: () => openapi });
-  conversationRoutes(app, { store: deps.store, runtime: deps.runtime });
+  conversationRoutes(app, { store: deps.store, runtime: deps.runtime, conversations: deps.conversations });
+  asyncRoutes(app, { store: deps.store, runtime: deps.runtime, conversations: deps.conversations, config: deps.config });
+  twilioSmsRoutes(app, {
+    config: deps.config, store: deps.store, conversations: deps.conversations,
+    authToken: deps.twilio.authToken, publicUrl: deps.twilio.publicUrl, helpText: '',
+  });
   realtimeRoutes(app, {
     runtime: deps.runtime,
     logger: deps.logger,

@@ -1,68 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { loadConfig, type OperatorConfig } from '../config/index.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
-import { OperatorError } from '../core/errors.ts';
 import { describeOffline } from '../models/index.ts';
-import { Runtime, createMetrics } from '../runtime/index.ts';
-import { openStore, type Store } from '../store/index.ts';
+import {
+  AsyncConversations, LocalEventBus, PostgresEventBus, Runtime, chatWebhookSender, createMetrics, smtpEmailSender,
+  twilioSmsSender, type AsyncDeps, type EventBus, type Metrics,
+} from '../runtime/index.ts';
+import { createEmbeddedQueue, createPgBossQueue, openStore, type Store } from '../store/index.ts';
 import { buildApp } from './app.ts';
-import { ApiKeys } from './auth.ts';
+import { startEmailChannel } from './email-channel.ts';
 import { createLogger } from './logger.ts';
+import type { ServerSettings } from './settings.ts';
 
-export interface ServerSettings {
-  configPath: string;
-  port: number;
-  host: string;
-  dataDir: string;
-  databaseUrl?: string;
-  apiKeys: ApiKeys;
-  nodeId: string;
-  publicUrl: string;
-}
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
-function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new OperatorError('invalid_request', 'config_invalid', `${name}=${raw} must be a port number (0-65535)`);
-  }
-  return n;
-}
-
-/** Reads the environment variables of API.md "Running"; rejects unsafe combinations. */
-export function settingsFromEnv(env: NodeJS.ProcessEnv): ServerSettings {
-  const apiKeys = ApiKeys.fromEnv(env.OPERATOR_API_KEYS);
-  const port = intEnv(env, 'PORT', 8080);
-  const host = env.HOST || (apiKeys.enabled ? '0.0.0.0' : '127.0.0.1');
-  if (!apiKeys.enabled && !LOOPBACK.has(host)) {
-    throw new OperatorError(
-      'invalid_request',
-      'config_invalid',
-      `HOST=${host} would expose the API without authentication; set OPERATOR_API_KEYS or bind to 127.0.0.1`,
-    );
-  }
-  const dbUrl = env.DATABASE_URL?.trim();
-  if (dbUrl && !/^postgres(ql)?:\/\//.test(dbUrl)) {
-    throw new OperatorError('invalid_request', 'config_invalid', 'DATABASE_URL must be a postgres:// URL');
-  }
-  return {
-    configPath: resolve(env.OPERATOR_CONFIG || 'operator.config.yaml'),
-    port,
-    host,
-    dataDir: resolve(env.OPERATOR_DATA_DIR || '.operator'),
-    ...(dbUrl ? { databaseUrl: dbUrl } : {}),
-    apiKeys,
-    nodeId: env.OPERATOR_NODE_ID || `${hostname()}:${port}`,
-    publicUrl: env.OPERATOR_PUBLIC_URL || `http://${host}:${port}`,
-  };
-}
+export { settingsFromEnv, type ServerSettings } from './settings.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -70,7 +22,10 @@ export interface RunningServer {
   config: OperatorConfig;
   store: Store;
   runtime: Runtime;
+  conversations: AsyncConversations;
   logger: Logger;
+  /** The SMTP receiver's port, when email channels are configured. */
+  smtpPort: number | undefined;
   close(): Promise<void>;
 }
 
@@ -87,8 +42,9 @@ function exampleSecret(config: OperatorConfig): string | undefined {
 }
 
 /**
- * Starts a node: config (all-or-nothing), store + migrations, crash recovery, warm pool, HTTP.
- * Any failure before listening closes what was opened, so an invalid setup never half-starts.
+ * Starts a node: config (all-or-nothing), store + migrations, crash recovery, warm pool, the
+ * durable work queue, channels, HTTP. Any failure before listening closes what was opened, so an
+ * invalid setup never half-starts.
  */
 export async function startServer(
   settings: ServerSettings,
@@ -102,40 +58,71 @@ export async function startServer(
     dataDir: settings.dataDir,
     nodeId: settings.nodeId,
   });
-  let runtime: Runtime | undefined;
+  const closers: (() => Promise<unknown>)[] = [() => store.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
+  };
   try {
     await store.migrate();
     const metrics = createMetrics();
-    runtime = new Runtime({ config, store, metrics, logger, clock, nodeId: settings.nodeId, allowTestHooks: opts.allowTestHooks ?? false });
+    const runtime = new Runtime({ config, store, metrics, logger, clock, nodeId: settings.nodeId, allowTestHooks: opts.allowTestHooks ?? false });
+    closers.push(() => runtime.close());
     await runtime.start();
+    const conversations = await startAsync({ settings, config, store, runtime, metrics, logger, clock, closers });
+    const smtp = await startEmailChannel({ config, store, conversations, logger, port: settings.smtpPort, host: settings.smtpHost });
+    if (smtp) closers.push(() => smtp.close());
     const secret = exampleSecret(config);
     const app = await buildApp({
-      config, store, runtime, metrics, logger, apiKeys: settings.apiKeys, version: version(),
+      config, store, runtime, conversations, metrics, logger, apiKeys: settings.apiKeys, version: version(),
+      twilio: { authToken: settings.twilio?.authToken, publicUrl: settings.publicUrl },
       ...(secret ? { exampleToolSecret: secret } : {}),
     });
+    closers.push(() => app.close());
     await app.listen({ port: settings.port, host: settings.host });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : settings.port;
     const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
     logger.info(
-      { url, store: store.dialect, nodeId: settings.nodeId, agents: config.agents.map((a) => a.id), auth: settings.apiKeys.enabled },
+      {
+        url, store: store.dialect, queue: conversations.deps.queue.kind, nodeId: settings.nodeId,
+        agents: config.agents.map((a) => a.id), auth: settings.apiKeys.enabled,
+        channels: { sms: settings.twilio ? 'twilio' : 'off', smtp: smtp ? smtp.port : 'off', emailReplies: settings.smtpOutboundUrl ? 'on' : 'off' },
+      },
       'operator listening',
     );
     for (const a of config.agents) {
       if (a.model.provider === 'offline') logger.warn({ agent: a.id }, describeOffline());
     }
-    const rt = runtime;
-    return {
-      app, url, config, store, runtime: rt, logger,
-      async close() {
-        await app.close();
-        await rt.close();
-        await store.close();
-      },
-    };
+    return { app, url, config, store, runtime, conversations, logger, smtpPort: smtp?.port, close: closeAll };
   } catch (err) {
-    await runtime?.close().catch(() => undefined);
-    await store.close().catch(() => undefined);
+    await closeAll();
     throw err;
   }
+}
+
+async function startAsync(a: {
+  settings: ServerSettings; config: OperatorConfig; store: Store; runtime: Runtime; metrics: Metrics;
+  logger: Logger; clock: Clock; closers: (() => Promise<unknown>)[];
+}): Promise<AsyncConversations> {
+  const { settings, store, clock, logger } = a;
+  const queue = settings.databaseUrl
+    ? createPgBossQueue({ databaseUrl: settings.databaseUrl, logger, clock })
+    : createEmbeddedQueue(store, { clock, logger });
+  const onBusError = (err: unknown): void => logger.warn({ err: String(err) }, 'event bus error');
+  const events: EventBus = settings.databaseUrl ? await PostgresEventBus.connect(settings.databaseUrl, onBusError) : new LocalEventBus();
+  a.closers.push(() => events.close());
+  const agents = new Map(a.config.agents.map((x) => [x.id, x]));
+  const senders: AsyncDeps['senders'] = { chat: chatWebhookSender(store, agents) };
+  if (settings.twilio) senders.sms = twilioSmsSender({ ...settings.twilio, publicUrl: settings.publicUrl });
+  if (settings.smtpOutboundUrl) {
+    const email = smtpEmailSender(settings.smtpOutboundUrl);
+    senders.email = email;
+    a.closers.push(() => Promise.resolve(email.close()));
+  }
+  const conversations = new AsyncConversations({
+    store, queue, pool: a.runtime.pool, clock, logger, metrics: a.metrics, events, agents, senders, nodeId: settings.nodeId,
+  });
+  a.closers.push(() => queue.stop());
+  await conversations.start();
+  return conversations;
 }

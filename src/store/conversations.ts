@@ -1,5 +1,6 @@
 import type { Channel, Conversation, ConversationStatus, EndedReason } from '../core/conversation.ts';
 import { checkLimit, decodeCursor, encodeCursor } from './cursor.ts';
+import { invalidRequest } from './errors.ts';
 import type { Executor } from './executor.ts';
 import { conversationToRow, rowToConversation } from './rows.ts';
 import type { ConversationRow } from './schema.ts';
@@ -27,6 +28,14 @@ export interface ConversationPatch {
   endedAt?: number | null;
   context?: Record<string, unknown>;
   nodeId?: string | null;
+  lastActivityAt?: number | null;
+  answeredThrough?: string | null;
+}
+
+export interface OpenAsyncQuery {
+  customerId: string;
+  agent: string;
+  channel: Channel;
 }
 
 export interface EndResult {
@@ -50,6 +59,23 @@ export interface ConversationRepository {
   endOrphaned(nodeId: string, reason: EndedReason, atMs: number): Promise<number>;
   /** Deletes the conversation and its items; false for an unknown id. */
   delete(id: string): Promise<boolean>;
+  /** The customer's newest async conversation with this agent on this channel that has not ended. */
+  findOpenAsync(query: OpenAsyncQuery): Promise<Conversation | undefined>;
+  /**
+   * Takes the conversation's turn lease (DESIGN.md rule 5: one writer) for `owner` until `untilMs`,
+   * atomically across processes: granted when nobody holds it, when the holder's lease has expired
+   * (`lease_until <= nowMs`), or when `owner` holds it already (the lease is then extended to
+   * `untilMs`). False when someone else holds it, or for an unknown id.
+   */
+  acquireLease(id: string, owner: string, untilMs: number, nowMs: number): Promise<boolean>;
+  /** Gives the lease back if `owner` holds it; otherwise does nothing. */
+  releaseLease(id: string, owner: string): Promise<void>;
+  /**
+   * Crash recovery: ids of async conversations, not ended, with an item awaiting an answer newer
+   * than `answeredThrough` (any, when it is unset). Awaiting an answer: a user message, or a system
+   * event (proactive outreach), as the runtime's `awaitingAnswer`. Oldest conversation first.
+   */
+  listNeedingTurn(limit: number): Promise<string[]>;
 }
 
 export function conversationRepository(ex: Executor): ConversationRepository {
@@ -118,6 +144,90 @@ export function conversationRepository(ex: Executor): ConversationRepository {
         const result = await ex.write((db) => db.deleteFrom('conversations').where('id', '=', id).executeTakeFirst());
         return result.numDeletedRows > 0n;
       }),
+
+    ...asyncMethods(ex),
+  };
+}
+
+type AsyncMethods = Pick<ConversationRepository, 'findOpenAsync' | 'acquireLease' | 'releaseLease' | 'listNeedingTurn'>;
+
+function asyncMethods(ex: Executor): AsyncMethods {
+  return {
+    findOpenAsync: ({ customerId, agent, channel }) =>
+      ex.run('conversations.findOpenAsync', async () => {
+        const row = await ex.db
+          .selectFrom('conversations')
+          .selectAll()
+          .where('customer_id', '=', customerId)
+          .where('agent', '=', agent)
+          .where('channel', '=', channel)
+          .where('status', '<>', 'ended')
+          .where('mode', '=', 'async')
+          .orderBy('id', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        return row && rowToConversation(row);
+      }),
+
+    acquireLease: (id, owner, untilMs, nowMs) =>
+      ex.run('conversations.acquireLease', async () => {
+        // One conditional UPDATE: the row lock (Postgres) or the write lock (SQLite) makes the
+        // check and the take one step, so two contenders cannot both win.
+        const result = await ex.write((db) =>
+          db
+            .updateTable('conversations')
+            .set({ lease_owner: owner, lease_until: untilMs })
+            .where('id', '=', id)
+            .where((eb) =>
+              eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<=', nowMs), eb('lease_owner', '=', owner)]),
+            )
+            .executeTakeFirst(),
+        );
+        return result.numUpdatedRows > 0n;
+      }),
+
+    releaseLease: (id, owner) =>
+      ex.run('conversations.releaseLease', async () => {
+        await ex.write((db) =>
+          db
+            .updateTable('conversations')
+            .set({ lease_owner: null, lease_until: null })
+            .where('id', '=', id)
+            .where('lease_owner', '=', owner)
+            .execute(),
+        );
+      }),
+
+    listNeedingTurn: (limit) =>
+      ex.run('conversations.listNeedingTurn', async () => {
+        if (!Number.isInteger(limit) || limit < 1) {
+          throw invalidRequest('invalid_limit', `limit must be a positive integer, got ${limit}`);
+        }
+        const rows = await ex.db
+          .selectFrom('conversations as c')
+          .select('c.id')
+          .where('c.mode', '=', 'async')
+          .where('c.status', '<>', 'ended')
+          .where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom('items as i')
+                .select('i.id')
+                .whereRef('i.conversation_id', '=', 'c.id')
+                .where((eb) =>
+                  eb.or([
+                    eb.and([eb('i.role', '=', 'user'), eb('i.type', '=', 'message')]),
+                    eb.and([eb('i.role', '=', 'system'), eb('i.type', '=', 'event')]),
+                  ]),
+                )
+                .where((eb) => eb.or([eb('c.answered_through', 'is', null), eb('i.id', '>', eb.ref('c.answered_through'))])),
+            ),
+          )
+          .orderBy('c.id', 'asc')
+          .limit(limit)
+          .execute();
+        return rows.map((r) => r.id);
+      }),
   };
 }
 
@@ -146,5 +256,7 @@ function patchToRow(patch: ConversationPatch, updatedAt: number): Partial<Conver
   if (patch.endedAt !== undefined) row.ended_at = patch.endedAt;
   if (patch.context !== undefined) row.context = JSON.stringify(patch.context);
   if (patch.nodeId !== undefined) row.node_id = patch.nodeId;
+  if (patch.lastActivityAt !== undefined) row.last_activity_at = patch.lastActivityAt;
+  if (patch.answeredThrough !== undefined) row.answered_through = patch.answeredThrough;
   return row;
 }

@@ -13,7 +13,11 @@ export interface CustomerRepository {
   findOrCreate(identity: CustomerIdentity, atMs: number): Promise<Customer>;
   get(id: string): Promise<Customer | undefined>;
   findByIdentifier(type: IdentifierType, value: string): Promise<Customer | undefined>;
-  /** Erases the customer with their conversations and items; false for an unknown id. */
+  /**
+   * Erases the customer with their conversations and everything hanging off them (items, thread
+   * keys, outbound records, attachments of their items); false for an unknown id. Opt-outs are
+   * kept (they bind the address, not the customer) and so are queued jobs (they find nothing).
+   */
   delete(id: string): Promise<boolean>;
 }
 
@@ -76,8 +80,8 @@ export function customerRepository(ex: Executor): CustomerRepository {
 
     delete: (id) =>
       ex.run('customers.delete', async () => {
-        // Conversations and identifiers reference customers ON DELETE CASCADE, items their
-        // conversation: one statement erases it all.
+        // Conversations and identifiers reference customers ON DELETE CASCADE; items, thread keys
+        // and outbound records their conversation; attachments their item: one statement.
         const result = await ex.write((db) => db.deleteFrom('customers').where('id', '=', id).executeTakeFirst());
         return result.numDeletedRows > 0n;
       }),

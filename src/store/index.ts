@@ -7,25 +7,50 @@ import { guard, storageError } from './errors.ts';
 import { postgresExecutor, transactionExecutor, type Executor, type StoreDialect } from './executor.ts';
 import { withFileLock } from './file-lock.ts';
 import { GroupCommit, sqliteExecutor } from './group-commit.ts';
+import { attachmentRepository, type AttachmentRepository } from './attachments.ts';
 import { itemRepository, type ItemRepository } from './items.ts';
+import { jobRepository, type JobRepository } from './jobs.ts';
+import { optOutRepository, type OptOutRepository } from './opt-outs.ts';
+import { outboundRepository, type OutboundRepository } from './outbound.ts';
+import { threadRepository, type ThreadRepository } from './threads.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { migrateToLatest, type MigrationResult } from './migrations/index.ts';
 import { isPostgresUrl, openPostgresPool, postgresDialect } from './postgres.ts';
 import type { Database } from './schema.ts';
 import { NodeSqliteDialect, SQLITE_FILE, asKyselySqlite, openSqliteFile } from './sqlite.ts';
 
-export type { ConversationListQuery, ConversationPatch, ConversationRepository, EndResult, Page } from './conversations.ts';
+export type { AttachmentContent, AttachmentRepository, NewAttachment, StoredAttachment } from './attachments.ts';
+export type {
+  ConversationListQuery,
+  ConversationPatch,
+  ConversationRepository,
+  EndResult,
+  OpenAsyncQuery,
+  Page,
+} from './conversations.ts';
 export type { CustomerRepository } from './customers.ts';
 export { identifiersOf, normaliseIdentifier } from './customers.ts';
 export type { StoreDialect } from './executor.ts';
 export type { AppendResult, ItemListQuery, ItemRepository } from './items.ts';
+export type { JobRecord, JobRepository, JobState, NewJob } from './jobs.ts';
 export type { MigrationResult } from './migrations/index.ts';
+export type { OptOutRepository } from './opt-outs.ts';
+export type { NewOutbound, OutboundCreateResult, OutboundPatch, OutboundRecord, OutboundRepository } from './outbound.ts';
+export { createEmbeddedQueue, createPgBossQueue } from './queue/index.ts';
+export type { EmbeddedQueueOptions, EmbeddedWorkQueue, JobHandler, JobRequest, PgBossQueueOptions, QueueLogger, QueuedJob, WorkQueue } from './queue/index.ts';
+export type { ThreadRepository } from './threads.ts';
 export { SQLITE_FILE } from './sqlite.ts';
 
 export interface Repositories {
   readonly conversations: ConversationRepository;
   readonly items: ItemRepository;
   readonly customers: CustomerRepository;
+  readonly threads: ThreadRepository;
+  readonly outbound: OutboundRepository;
+  readonly optOuts: OptOutRepository;
+  readonly attachments: AttachmentRepository;
+  /** The embedded work queue's table (see `createEmbeddedQueue`). */
+  readonly jobs: JobRepository;
 }
 
 export interface Store extends Repositories {
@@ -68,6 +93,11 @@ function repositories(ex: Executor): Repositories {
     conversations: conversationRepository(ex),
     items: itemRepository(ex),
     customers: customerRepository(ex),
+    threads: threadRepository(ex),
+    outbound: outboundRepository(ex),
+    optOuts: optOutRepository(ex),
+    attachments: attachmentRepository(ex),
+    jobs: jobRepository(ex),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Item } from '../core/conversation.ts';
+import type { Item, ItemRole } from '../core/conversation.ts';
 import { invalidRequest } from './errors.ts';
 import type { Db, Executor } from './executor.ts';
 import { itemToRow, rowToItem } from './rows.ts';
@@ -26,6 +26,8 @@ export interface ItemRepository {
   /** Oldest first (item ids sort by creation time). */
   list(conversationId: string, query?: ItemListQuery): Promise<Item[]>;
   get(id: string): Promise<Item | undefined>;
+  /** The conversation's items after `afterId` (all when undefined), oldest first, optionally of one role. */
+  listAfter(conversationId: string, afterId: string | undefined, filter?: { role?: ItemRole }): Promise<Item[]>;
 }
 
 export function itemRepository(ex: Executor): ItemRepository {
@@ -50,6 +52,15 @@ export function itemRepository(ex: Executor): ItemRepository {
       ex.run('items.get', async () => {
         const row = await ex.db.selectFrom('items').selectAll().where('id', '=', id).executeTakeFirst();
         return row && rowToItem(row);
+      }),
+
+    listAfter: (conversationId, afterId, filter = {}) =>
+      ex.run('items.listAfter', async () => {
+        let q = ex.db.selectFrom('items').selectAll().where('conversation_id', '=', conversationId);
+        if (afterId !== undefined) q = q.where('id', '>', afterId);
+        if (filter.role !== undefined) q = q.where('role', '=', filter.role);
+        const rows = await q.orderBy('id', 'asc').execute();
+        return rows.map(rowToItem);
       }),
   };
 }

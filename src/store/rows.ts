@@ -29,6 +29,10 @@ export function conversationToRow(c: Conversation): ConversationRow {
     created_at: c.createdAt,
     updated_at: c.updatedAt,
     ended_at: c.endedAt ?? null,
+    last_activity_at: c.lastActivityAt ?? null,
+    answered_through: c.answeredThrough ?? null,
+    lease_owner: null,
+    lease_until: null,
   };
 }
 
@@ -47,6 +51,8 @@ export function rowToConversation(r: ConversationRow): Conversation {
   if (r.customer_id !== null) c.customerId = r.customer_id;
   if (r.node_id !== null) c.nodeId = r.node_id;
   if (r.ended_at !== null) c.endedAt = Number(r.ended_at);
+  if (r.last_activity_at !== null) c.lastActivityAt = Number(r.last_activity_at);
+  if (r.answered_through !== null) c.answeredThrough = r.answered_through;
   return c;
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
+import type { Clock } from '../../src/core/clock.ts';
 import { ApiKeys } from '../../src/server/auth.ts';
 import { startServer, type RunningServer } from '../../src/server/main.ts';
 
@@ -33,6 +34,12 @@ export interface InProcessOptions {
   apiKeys?: string[];
   nodeId?: string;
   allowTestHooks?: boolean;
+  /** Twilio credentials (the REST API at `twilio.apiUrl`, e.g. a TwilioSimulator). */
+  twilio?: { accountSid: string; authToken: string; apiUrl: string };
+  /** Public base URL carriers sign over; default the server's own URL is unknown before listen, so tests pass it. */
+  publicUrl?: string;
+  smtpOutboundUrl?: string;
+  clock?: Clock;
 }
 
 /** The real server (HTTP, WebSocket, workers, store) in this process, on an ephemeral port. */
@@ -46,9 +53,17 @@ export async function startInProcess(opts: InProcessOptions): Promise<RunningSer
       ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
       apiKeys: new ApiKeys(opts.apiKeys ?? []),
       nodeId: opts.nodeId ?? 'test-node',
-      publicUrl: 'http://127.0.0.1',
+      publicUrl: opts.publicUrl ?? 'http://127.0.0.1',
+      ...(opts.twilio ? { twilio: opts.twilio } : {}),
+      smtpPort: 0,
+      smtpHost: '127.0.0.1',
+      ...(opts.smtpOutboundUrl ? { smtpOutboundUrl: opts.smtpOutboundUrl } : {}),
     },
-    { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), allowTestHooks: opts.allowTestHooks ?? false },
+    {
+      logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      allowTestHooks: opts.allowTestHooks ?? false,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    },
   );
 }
 

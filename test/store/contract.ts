@@ -1,8 +1,11 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import { openStore, type Store, type StoreOptions } from '../../src/store/index.ts';
+import { asyncConversationContract } from './contract-async.ts';
+import { channelContract } from './contract-channels.ts';
 import { conversationContract } from './contract-conversations.ts';
 import { customerContract } from './contract-customers.ts';
 import { itemContract } from './contract-items.ts';
+import { jobContract } from './contract-jobs.ts';
 import { lifecycleContract } from './contract-lifecycle.ts';
 
 /** One database the contract can open any number of stores on (a temp dir, a Postgres schema). */
@@ -36,6 +39,9 @@ export function describeStoreContract(name: string, makeFixture: MakeFixture): v
     conversationContract(ctx);
     itemContract(ctx);
     customerContract(ctx);
+    asyncConversationContract(ctx);
+    channelContract(ctx);
+    jobContract(ctx);
   });
 }
 

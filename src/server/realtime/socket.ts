@@ -28,6 +28,11 @@ class RealtimeConnection {
   private live: LiveConversation | undefined;
   private starting = false;
   private closed = false;
+  /**
+   * Frames are handled one after another, in arrival order: a client may send `user.message`
+   * right behind `session.start` without waiting for `session.started` (DESIGN.md rule 5).
+   */
+  private inbox: Promise<void> = Promise.resolve();
 
   constructor(socket: WebSocket, opts: RealtimeOptions) {
     this.socket = socket;
@@ -36,7 +41,9 @@ class RealtimeConnection {
 
   listen(): void {
     this.socket.on('message', (data, isBinary) => {
-      this.onFrame(data as Buffer, isBinary).catch((err: unknown) => this.sendError(asOperatorError(err)));
+      this.inbox = this.inbox
+        .then(() => this.onFrame(data as Buffer, isBinary))
+        .catch((err: unknown) => this.sendError(asOperatorError(err)));
     });
     this.socket.on('close', () => {
       this.closed = true;
@@ -46,6 +53,8 @@ class RealtimeConnection {
   }
 
   private async onFrame(data: Buffer, isBinary: boolean): Promise<void> {
+    // Frames still queued when the socket closed: the conversation (if any) is already ending.
+    if (this.closed) return;
     if (isBinary) {
       throw new OperatorError('invalid_request', 'unexpected_binary', 'Binary frames carry audio and need a voice-mode session');
     }

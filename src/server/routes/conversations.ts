@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { OperatorError } from '../../core/errors.ts';
-import type { Runtime } from '../../runtime/index.ts';
+import type { AsyncConversations, Runtime } from '../../runtime/index.ts';
 import type { Store } from '../../store/index.ts';
 import { parseOr400 } from '../errors.ts';
 import type { RouteDoc } from '../openapi.ts';
@@ -42,7 +42,10 @@ function notFound(id: string): OperatorError {
   return new OperatorError('not_found', 'conversation_not_found', `No conversation ${id}`);
 }
 
-export function conversationRoutes(app: FastifyInstance, deps: { store: Store; runtime: Runtime }): void {
+export function conversationRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; runtime: Runtime; conversations: AsyncConversations },
+): void {
   app.get('/v1/conversations', async (req) => {
     const q = parseOr400(listConversationsQuery, req.query, 'query');
     const page = await deps.store.conversations.list({
@@ -59,8 +62,8 @@ export function conversationRoutes(app: FastifyInstance, deps: { store: Store; r
     const { id } = parseOr400(idParams, req.params, 'params');
     const conv = await deps.store.conversations.get(id);
     if (!conv) throw notFound(id);
-    const items = await deps.store.items.list(id);
-    return conversationJson(conv, items);
+    const [items, outbound] = await Promise.all([deps.store.items.list(id), deps.store.outbound.listByConversation(id)]);
+    return conversationJson(conv, items, outbound);
   });
 
   app.post('/v1/conversations/:id/end', async (req) => {
@@ -68,8 +71,14 @@ export function conversationRoutes(app: FastifyInstance, deps: { store: Store; r
     const body = parseOr400(endConversationBody, req.body, 'body');
     const existing = await deps.store.conversations.get(id);
     if (!existing) throw notFound(id);
-    const conv = existing.status === 'ended' ? existing : await deps.runtime.endConversation(id, body.reason ?? 'api');
+    const reason = body.reason ?? 'api';
+    if (existing.status !== 'ended') {
+      if (existing.mode === 'async') await deps.conversations.end(id, reason);
+      else await deps.runtime.endConversation(id, reason);
+    }
+    const conv = await deps.store.conversations.get(id);
     if (!conv) throw notFound(id);
-    return conversationJson(conv, await deps.store.items.list(id));
+    const [items, outbound] = await Promise.all([deps.store.items.list(id), deps.store.outbound.listByConversation(id)]);
+    return conversationJson(conv, items, outbound);
   });
 }

@@ -2,6 +2,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 import { errorMessage } from '../../core/errors.ts';
 import type { StoreDialect } from '../executor.ts';
 import { init } from './0001_init.ts';
+import { asyncConversations } from './0002_async.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run (`NNNN_what`); a released migration
@@ -10,6 +11,7 @@ import { init } from './0001_init.ts';
 export function migrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '0001_init': init(dialect),
+    '0002_async': asyncConversations(dialect),
   };
 }
 

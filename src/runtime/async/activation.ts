@@ -1,0 +1,94 @@
+import type { AgentSpec } from '../../core/agent.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { Conversation, Customer, Item } from '../../core/conversation.ts';
+import { OperatorError, errorMessage } from '../../core/errors.ts';
+import type { EngineEvent } from '../../core/events.ts';
+import { newId } from '../../core/ids.ts';
+import type { WorkerPool } from '../pool.ts';
+import type { FromWorker, ToWorker } from '../worker/protocol.ts';
+
+export interface ActivationResult {
+  turnId: string;
+  /** Everything the agent wrote in the turn (async channels deliver it whole). */
+  text: string;
+  /** The agent called `end_conversation`. */
+  endRequested: boolean;
+  /** A model failure mid-turn (the text so far is still delivered). */
+  error?: { code: string; message: string };
+  metrics: { firstDeltaMs?: number; durationMs: number; steps: number };
+}
+
+export interface ActivationArgs {
+  pool: WorkerPool;
+  clock: Clock;
+  agent: AgentSpec;
+  conversation: Conversation;
+  customer?: Customer;
+  /** Items so far (context), oldest first, not including `input`. */
+  history: Item[];
+  /** The new items this turn answers. */
+  input: Item[];
+  /** Tool calls and results are stored as they happen (through this callback, in order). */
+  onItem: (item: Item) => Promise<unknown>;
+  timeoutMs: number;
+}
+
+/**
+ * One activation of an async conversation: borrow a warm worker, hand it the conversation's
+ * history from the store, run one turn, and give the worker back (it is terminated: nothing of the
+ * conversation stays in memory once it is suspended).
+ */
+export async function runActivation(a: ActivationArgs): Promise<ActivationResult> {
+  const { worker } = await a.pool.acquire();
+  let writes: Promise<unknown> = Promise.resolve();
+  try {
+    const result = await new Promise<ActivationResult>((resolve, reject) => {
+      let done: Omit<ActivationResult, 'endRequested'> | undefined;
+      let endRequested = false;
+      let error: ActivationResult['error'];
+      const timer = a.clock.setTimeout(
+        () => reject(new OperatorError('server', 'turn_timeout', `The turn took longer than ${a.timeoutMs} ms`)),
+        a.timeoutMs,
+      );
+      const finish = (): void => {
+        timer.cancel();
+        if (done) resolve({ ...done, endRequested, ...(error ? { error } : {}) });
+      };
+      const onEvent = (e: EngineEvent): void => {
+        if (e.type === 'item') {
+          const item = { ...e.item, id: newId('itm', a.clock.now()) };
+          writes = writes.then(() => a.onItem(item));
+        } else if (e.type === 'turn.error') {
+          error = { code: e.error.code, message: e.error.message };
+        } else if (e.type === 'turn.done') {
+          done = { turnId: e.turnId, text: e.text, metrics: e.metrics };
+        } else if (e.type === 'conversation.end') {
+          endRequested = true;
+        }
+      };
+      worker.on('message', (m: FromWorker) => {
+        if (m.t === 'event') onEvent(m.event);
+        // `idle` comes after the turn's last event (conversation.end included).
+        else if (m.t === 'idle') finish();
+        else if (m.t === 'fatal') reject(new OperatorError('server', 'worker_crashed', `${m.code}: ${m.message}`));
+      });
+      worker.once('error', (err) => reject(new OperatorError('server', 'worker_crashed', errorMessage(err), { cause: err })));
+      worker.once('exit', (code) => reject(new OperatorError('server', 'worker_crashed', `worker exited with code ${code}`)));
+      const post = (m: ToWorker): void => worker.postMessage(m);
+      post({
+        t: 'activate',
+        agent: a.agent,
+        conversation: a.conversation,
+        ...(a.customer ? { customer: a.customer } : {}),
+        history: a.history,
+        greet: false,
+      });
+      post({ t: 'input', seq: 1, items: a.input });
+    });
+    await writes;
+    return result;
+  } finally {
+    worker.removeAllListeners();
+    void worker.terminate();
+  }
+}

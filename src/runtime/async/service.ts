@@ -1,0 +1,109 @@
+import type { AsyncChannel } from '../../core/agent.ts';
+import type { Conversation, CustomerIdentity, EndedReason, Item } from '../../core/conversation.ts';
+import { OperatorError } from '../../core/errors.ts';
+import { newId } from '../../core/ids.ts';
+import type { QueuedJob } from '../../store/index.ts';
+import { runSendJob } from './delivery.ts';
+import { acceptInbound, agentOrThrow, scheduleTimeout, scheduleTurn, type Accepted } from './inbound.ts';
+import { PROACTIVE_EVENT, runTurnJob } from './turn-job.ts';
+import { JOB_SEND, JOB_TIMEOUT, JOB_TURN, type AsyncDeps, type InboundMessage, type ReplyAddress } from './types.ts';
+
+export interface StartRequest {
+  agentId: string;
+  channel: AsyncChannel;
+  customer: CustomerIdentity;
+  context?: Record<string, unknown>;
+  /** The customer speaks first; without it the agent writes first (proactive outreach). */
+  message?: { text: string; attachments?: Item['attachments'] };
+  /** Where replies go (SMS/email: the customer's number/address and ours). */
+  reply: ReplyAddress;
+}
+
+/**
+ * Async conversations (SMS, email, API chat): suspended in the store between messages, resumed
+ * into a worker for each turn, ended by inactivity or explicitly. All work goes through the
+ * durable queue, so a restart loses nothing.
+ */
+export class AsyncConversations {
+  readonly deps: AsyncDeps;
+
+  constructor(deps: AsyncDeps) {
+    this.deps = deps;
+  }
+
+  async start(): Promise<void> {
+    const { queue } = this.deps;
+    const guard = (fn: (job: QueuedJob) => Promise<void>) => (job: QueuedJob) => fn(job);
+    queue.work(JOB_TURN, guard((job) => runTurnJob(this.deps, job)), { concurrency: 8 });
+    queue.work(JOB_SEND, guard((job) => runSendJob(this.deps, job)), { concurrency: 8 });
+    queue.work(JOB_TIMEOUT, guard((job) => this.onTimeout(job)), { concurrency: 4 });
+    await queue.start();
+    await this.recover();
+  }
+
+  /** A customer message from a channel adapter (webhook, SMTP, API). */
+  accept(msg: InboundMessage): Promise<Accepted> {
+    return acceptInbound(this.deps, msg);
+  }
+
+  /** `POST /v1/conversations` on an async channel. */
+  async startConversation(req: StartRequest): Promise<Conversation> {
+    const { store, clock } = this.deps;
+    const agent = agentOrThrow(this.deps, req.agentId);
+    if (req.message) {
+      const accepted = await this.accept({
+        channel: req.channel, agentId: req.agentId, customer: req.customer, text: req.message.text,
+        ...(req.message.attachments ? { attachments: req.message.attachments } : {}),
+        ...(req.context ? { context: req.context } : {}), reply: req.reply, forceNew: true,
+      });
+      return accepted.conversation;
+    }
+    if (req.channel === 'sms' && req.reply.to && (await store.optOuts.has('sms', req.reply.to))) {
+      throw new OperatorError('conflict', 'recipient_opted_out', `${req.reply.to} has opted out of text messages (STOP)`);
+    }
+    const now = clock.now();
+    const customer = await store.customers.findOrCreate(req.customer, now);
+    const conv: Conversation = {
+      id: newId('conv', now), agent: agent.id, channel: req.channel, mode: 'async', status: 'suspended',
+      customerId: customer.id, context: req.context ?? {}, createdAt: now, updatedAt: now, lastActivityAt: now,
+    };
+    const event: Item = {
+      id: newId('itm', now), conversationId: conv.id, role: 'system', type: 'event', text: PROACTIVE_EVENT,
+      interrupted: false, data: { reply: req.reply }, createdAt: now,
+    };
+    await store.transaction(async (tx) => {
+      await tx.conversations.create(conv);
+      await tx.items.append(event);
+    });
+    await scheduleTurn(this.deps, conv.id, now);
+    await scheduleTimeout(this.deps, conv.id, agent, req.channel);
+    return conv;
+  }
+
+  /** `conversation.end` for an async conversation. */
+  async end(id: string, reason: EndedReason): Promise<void> {
+    const r = await this.deps.store.conversations.end(id, reason, this.deps.clock.now());
+    if (r?.ended) this.deps.events.publish({ conversationId: id, kind: 'status', status: 'ended', endedReason: reason });
+  }
+
+  private async onTimeout(job: QueuedJob): Promise<void> {
+    const id = String(job.data.conversationId);
+    const setAt = Number(job.data.setAt);
+    const conv = await this.deps.store.conversations.get(id);
+    if (!conv || conv.status === 'ended') return;
+    // A newer message or reply set a newer timer; this one is stale.
+    if ((conv.lastActivityAt ?? conv.updatedAt) > setAt) return;
+    if (conv.status === 'active') return; // a turn is running; its end sets a new timer
+    this.deps.logger.info({ conversationId: id }, 'async conversation timed out');
+    await this.end(id, 'timeout');
+  }
+
+  /** After a crash: turns that never ran and deliveries never confirmed are queued again. */
+  private async recover(): Promise<void> {
+    const { store, clock, queue } = this.deps;
+    for (const id of await store.conversations.listNeedingTurn(1000)) await scheduleTurn(this.deps, id, clock.now());
+    for (const rec of await store.outbound.listDue(clock.now(), 1000)) {
+      await queue.send({ name: JOB_SEND, data: { outboundId: rec.id }, maxAttempts: 8, backoffMs: 1000 });
+    }
+  }
+}

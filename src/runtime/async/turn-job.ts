@@ -1,0 +1,142 @@
+import type { AgentSpec, AsyncChannel } from '../../core/agent.ts';
+import type { Conversation, Item } from '../../core/conversation.ts';
+import { errorMessage } from '../../core/errors.ts';
+import { newId } from '../../core/ids.ts';
+import { renderTemplate, templateVars } from '../../engine/index.ts';
+import type { QueuedJob } from '../../store/index.ts';
+import { runActivation, type ActivationResult } from './activation.ts';
+import { queueDelivery } from './delivery.ts';
+import { agentOrThrow, scheduleTimeout, scheduleTurn } from './inbound.ts';
+import type { AsyncDeps } from './types.ts';
+
+/** How long a node may hold a conversation's turn before another node may take it over. */
+const LEASE_MS = 120_000;
+/** When another node holds the lease, look again after this long. */
+const BUSY_RETRY_MS = 250;
+
+/** The item that makes the agent write first (proactive outreach), stored like any other. */
+export const PROACTIVE_EVENT = 'The business starts this conversation: write the first message to the customer.';
+
+/**
+ * Runs the next turn of an async conversation: one turn at a time per conversation across the
+ * cluster (a lease on the conversation row), answering every message that arrived since the last
+ * turn together (DESIGN.md rule 5).
+ */
+export async function runTurnJob(deps: AsyncDeps, job: QueuedJob): Promise<void> {
+  const conversationId = String(job.data.conversationId);
+  const { store, clock } = deps;
+  const owner = `${deps.nodeId}/${job.id}`;
+  if (!(await store.conversations.acquireLease(conversationId, owner, clock.now() + LEASE_MS, clock.now()))) {
+    await scheduleTurn(deps, conversationId, clock.now() + BUSY_RETRY_MS);
+    return;
+  }
+  try {
+    const conv = await store.conversations.get(conversationId);
+    if (!conv || conv.status === 'ended' || conv.mode !== 'async') return;
+    const agent = agentOrThrow(deps, conv.agent);
+    const pending = awaitingAnswer(await store.items.listAfter(conv.id, conv.answeredThrough));
+    if (pending.length === 0) return;
+    const newest = pending.at(-1)!;
+    const debounce = agent.async.debounceMs[conv.channel as AsyncChannel] ?? 0;
+    if (debounce > 0 && newest.createdAt + debounce > clock.now()) {
+      await scheduleTurn(deps, conv.id, newest.createdAt + debounce);
+      return;
+    }
+    await answer(deps, conv, agent, pending);
+  } finally {
+    await store.conversations.releaseLease(conversationId, owner);
+  }
+  // Messages that arrived while this turn ran are answered next, in order.
+  const after = await store.conversations.get(conversationId);
+  if (after && after.status !== 'ended') {
+    const more = awaitingAnswer(await store.items.listAfter(conversationId, after.answeredThrough));
+    if (more.length > 0) await scheduleTurn(deps, conversationId, clock.now());
+  }
+}
+
+/** Customer messages (and the proactive-outreach event) not yet answered by a completed turn. */
+export function awaitingAnswer(items: Item[]): Item[] {
+  return items.filter((i) => (i.role === 'user' && i.type === 'message') || (i.role === 'system' && i.type === 'event'));
+}
+
+async function setStatus(deps: AsyncDeps, conv: Conversation, status: 'active' | 'suspended'): Promise<void> {
+  await deps.store.conversations.update(conv.id, { status }, deps.clock.now());
+  deps.events.publish({ conversationId: conv.id, kind: 'status', status });
+}
+
+async function answer(deps: AsyncDeps, conv: Conversation, agent: AgentSpec, pending: Item[]): Promise<void> {
+  const { store, clock } = deps;
+  const started = clock.monotonic();
+  await setStatus(deps, conv, 'active');
+  const all = await store.items.list(conv.id);
+  const firstPending = pending[0]!.id;
+  const history = all.filter((i) => i.id < firstPending);
+  const customer = conv.customerId ? await store.customers.get(conv.customerId) : undefined;
+  let result: ActivationResult;
+  const proactive = pending.length === 1 && pending[0]!.type === 'event' && agent.greeting;
+  if (proactive) {
+    result = greetingResult(agent, conv, customer, clock);
+  } else {
+    try {
+      result = await runActivation({
+        pool: deps.pool, clock, agent, conversation: conv, ...(customer ? { customer } : {}),
+        history, input: pending, timeoutMs: agent.turnTimeoutMs + 5_000,
+        onItem: (item) => store.items.append(item).then((r) => deps.events.publish({ conversationId: conv.id, kind: 'item', itemId: r.item.id })),
+      });
+    } catch (err) {
+      // Back to suspended so the retry (the queue's backoff) starts from a clean state.
+      await setStatus(deps, conv, 'suspended');
+      deps.logger.error({ conversationId: conv.id, err: errorMessage(err) }, 'async turn failed');
+      throw err;
+    }
+  }
+  if (result.error) deps.logger.warn({ conversationId: conv.id, code: result.error.code }, 'async turn: model error');
+  await commitAnswer(deps, conv, agent, pending, result, clock.monotonic() - started);
+}
+
+function greetingResult(agent: AgentSpec, conv: Conversation, customer: Awaited<ReturnType<AsyncDeps['store']['customers']['get']>>, clock: AsyncDeps['clock']): ActivationResult {
+  const vars = templateVars({ agent, conversation: conv, ...(customer ? { customer } : {}), clock });
+  return { turnId: newId('turn'), text: renderTemplate(agent.greeting ?? '', vars).trim(), endRequested: false, metrics: { durationMs: 0, steps: 0 } };
+}
+
+/**
+ * The agent's message, its delivery records and the conversation's progress commit together, so
+ * a crash before this point re-runs the turn and a crash after it sends the stored reply: never
+ * both, never neither.
+ */
+async function commitAnswer(
+  deps: AsyncDeps, conv: Conversation, agent: AgentSpec, pending: Item[], result: ActivationResult, durationMs: number,
+): Promise<void> {
+  const { store, clock } = deps;
+  const now = clock.now();
+  const item: Item | undefined = result.text.trim()
+    ? {
+        id: newId('itm', now), conversationId: conv.id, role: 'agent', type: 'message', text: result.text,
+        interrupted: false, turnId: result.turnId, metrics: { ...result.metrics, turnMs: durationMs }, createdAt: now,
+      }
+    : undefined;
+  const answeredThrough = pending.at(-1)!.id;
+  const outboundIds = await store.transaction(async (tx) => {
+    let ids: string[] = [];
+    if (item) {
+      await tx.items.append(item);
+      ids = await queueDelivery(tx, deps, conv, agent, item, pending);
+    }
+    await tx.conversations.update(
+      conv.id,
+      { answeredThrough, lastActivityAt: now, ...(result.endRequested ? {} : { status: 'suspended' as const }) },
+      now,
+    );
+    return ids;
+  });
+  deps.metrics.turnDurationSeconds.observe({ agent: agent.id, channel: conv.channel, interrupted: 'false' }, durationMs / 1000);
+  if (item) deps.events.publish({ conversationId: conv.id, kind: 'item', itemId: item.id });
+  for (const id of outboundIds) await deps.queue.send({ name: 'message.send', data: { outboundId: id }, maxAttempts: 8, backoffMs: 1000 });
+  if (result.endRequested) {
+    const ended = await store.conversations.end(conv.id, 'agent', now);
+    if (ended?.ended) deps.events.publish({ conversationId: conv.id, kind: 'status', status: 'ended', endedReason: 'agent' });
+  } else {
+    deps.events.publish({ conversationId: conv.id, kind: 'status', status: 'suspended' });
+    await scheduleTimeout(deps, conv.id, agent, conv.channel as AsyncChannel);
+  }
+}

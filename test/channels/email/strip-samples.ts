@@ -1,0 +1,325 @@
+/**
+ * Reply bodies as mail clients write them (text/plain parts), each with the new text a person
+ * reads in it. Shapes follow the clients' real output: Gmail wraps attribution lines at ~78
+ * characters, iOS Mail quotes its own attribution, Outlook does not quote at all.
+ */
+export interface Sample {
+  name: string;
+  body: string;
+  expected: string;
+}
+
+const lines = (...l: string[]): string => l.join('\r\n');
+
+export const SAMPLES: Sample[] = [
+  {
+    name: 'Gmail top-post',
+    body: lines(
+      'Yes, the order number is A12345.',
+      '',
+      'Thanks!',
+      '',
+      'On Mon, Jan 6, 2025 at 10:14 AM Acme Support <support@acme.test> wrote:',
+      '',
+      '> Hello Jane,',
+      '>',
+      '> Could you send us your order number?',
+      '>',
+      '> Best,',
+      '> Acme',
+      '>',
+    ),
+    expected: 'Yes, the order number is A12345.\n\nThanks!',
+  },
+  {
+    name: 'Gmail attribution wrapped over two lines',
+    body: lines(
+      'It arrived broken, see the photo.',
+      '',
+      'On Tue, Feb 11, 2025 at 3:02 PM Acme Customer Support Team <',
+      'support@acme.test> wrote:',
+      '',
+      '> We shipped your replacement today.',
+    ),
+    expected: 'It arrived broken, see the photo.',
+  },
+  {
+    name: 'Gmail attribution with the address on its own line',
+    body: lines(
+      'Great, thank you.',
+      '',
+      'On Tue, Feb 11, 2025 at 3:02 PM Acme Customer Support Team',
+      '<support@acme.test> wrote:',
+      '> We shipped your replacement today.',
+    ),
+    expected: 'Great, thank you.',
+  },
+  {
+    name: 'Gmail with nested quotes',
+    body: lines(
+      'Still waiting...',
+      '',
+      'On Wed, Mar 5, 2025 at 9:00 AM Acme <support@acme.test> wrote:',
+      '> It should be there by Friday.',
+      '>',
+      '> On Tue, Mar 4, 2025 at 8:00 PM Jane <jane@example.com> wrote:',
+      '>> Where is my parcel?',
+    ),
+    expected: 'Still waiting...',
+  },
+  {
+    name: 'Apple Mail (macOS)',
+    body: lines(
+      'Perfect, please go ahead with the refund.',
+      '',
+      'Jane',
+      '',
+      '> On 6 Jan 2025, at 10:14, Acme Support <support@acme.test> wrote:',
+      '> ',
+      '> We can refund you or send a new one.',
+    ),
+    expected: 'Perfect, please go ahead with the refund.\n\nJane',
+  },
+  {
+    name: 'iPhone with the default sign-off',
+    body: lines(
+      'Refund please',
+      '',
+      'Sent from my iPhone',
+      '',
+      '> On Jan 6, 2025, at 10:14 AM, Acme Support <support@acme.test> wrote:',
+      '> ',
+      '> \uFEFFWe can refund you or send a new one.',
+    ),
+    expected: 'Refund please',
+  },
+  {
+    name: 'Android sign-off without quote',
+    body: lines('Can I change the delivery address?', '', 'Sent from my Android phone'),
+    expected: 'Can I change the delivery address?',
+  },
+  {
+    name: 'Outlook desktop (unquoted header block under a rule)',
+    body: lines(
+      'Hi,',
+      '',
+      'Please cancel order A12345.',
+      '',
+      'Regards,',
+      'Tom',
+      '',
+      '________________________________',
+      'From: Acme Support <support@acme.test>',
+      'Sent: Monday, January 6, 2025 10:14 AM',
+      'To: Tom Baker <tom@contoso.example>',
+      'Subject: Re: Order A12345',
+      '',
+      'Hello Tom, your order ships tomorrow.',
+    ),
+    expected: 'Hi,\n\nPlease cancel order A12345.\n\nRegards,\nTom',
+  },
+  {
+    name: 'Outlook "-----Original Message-----"',
+    body: lines(
+      'Thanks, that worked.',
+      '',
+      '-----Original Message-----',
+      'From: Acme Support [mailto:support@acme.test]',
+      'Sent: Monday, January 6, 2025 10:14 AM',
+      'To: tom@contoso.example',
+      'Subject: RE: Password reset',
+      '',
+      'Try the link again.',
+    ),
+    expected: 'Thanks, that worked.',
+  },
+  {
+    name: 'Outlook for iOS',
+    body: lines(
+      'On my way to the store now',
+      '',
+      'Get Outlook for iOS',
+      '________________________________',
+      'From: Acme Support <support@acme.test>',
+      'Sent: Monday, January 6, 2025 10:14:00 AM',
+      'To: tom@contoso.example <tom@contoso.example>',
+      'Subject: Your pickup is ready',
+      '',
+      'Your order is ready for pickup.',
+    ),
+    expected: 'On my way to the store now',
+  },
+  {
+    name: 'Outlook web rendered from HTML with bold labels',
+    body: lines(
+      'Works for me.',
+      '',
+      '*From:* Acme Support <support@acme.test>',
+      '*Sent:* Monday, January 6, 2025 10:14 AM',
+      '*To:* Tom <tom@contoso.example>',
+      '*Subject:* Appointment',
+      '',
+      'Does Thursday suit you?',
+    ),
+    expected: 'Works for me.',
+  },
+  {
+    name: 'German Outlook',
+    body: lines(
+      'Vielen Dank!',
+      '',
+      '-----Ursprüngliche Nachricht-----',
+      'Von: Acme Support <support@acme.test>',
+      'Gesendet: Montag, 6. Januar 2025 10:14',
+      'An: max@beispiel.example',
+      'Betreff: Ihre Bestellung',
+      '',
+      'Ihre Bestellung ist unterwegs.',
+    ),
+    expected: 'Vielen Dank!',
+  },
+  {
+    name: 'French Gmail',
+    body: lines(
+      'Oui, merci beaucoup.',
+      '',
+      'Le lun. 6 janv. 2025 à 10:14, Acme Support <support@acme.test> a écrit :',
+      '',
+      '> Bonjour, voulez-vous un remboursement ?',
+    ),
+    expected: 'Oui, merci beaucoup.',
+  },
+  {
+    name: 'French attribution split over two lines',
+    body: lines(
+      "D'accord.",
+      '',
+      'Le lun. 6 janv. 2025 à 10:14, Service client Acme <',
+      'support@acme.test> a écrit :',
+      '> Bonjour',
+    ),
+    expected: "D'accord.",
+  },
+  {
+    name: 'German Gmail',
+    body: lines(
+      'Passt, danke.',
+      '',
+      'Am Mo., 6. Jan. 2025 um 10:14 Uhr schrieb Acme Support <support@acme.test>:',
+      '',
+      '> Hallo Max,',
+      '> Ihr Paket ist da.',
+    ),
+    expected: 'Passt, danke.',
+  },
+  {
+    name: 'German Thunderbird',
+    body: lines('Danke!', '', 'Acme Support schrieb am 06.01.25 um 10:14:', '> Hallo Max'),
+    expected: 'Danke!',
+  },
+  {
+    name: 'Spanish Gmail',
+    body: lines('Gracias, ya lo recibí.', '', 'El lun, 6 ene 2025 a las 10:14, Acme Support (<support@acme.test>) escribió:', '', '> Hola'),
+    expected: 'Gracias, ya lo recibí.',
+  },
+  {
+    name: 'Dutch Gmail',
+    body: lines('Dank je!', '', 'Op ma 6 jan 2025 om 10:14 schreef Acme Support <support@acme.test>:', '', '> Hallo'),
+    expected: 'Dank je!',
+  },
+  {
+    name: 'Swedish',
+    body: lines('Tack!', '', 'Den mån 6 jan. 2025 kl 10:14 skrev Acme Support <support@acme.test>:', '> Hej'),
+    expected: 'Tack!',
+  },
+  {
+    name: 'Thunderbird English',
+    body: lines('Sounds good.', '', 'On 06/01/2025 10:14, Acme Support wrote:', '> Shall we book Tuesday?'),
+    expected: 'Sounds good.',
+  },
+  {
+    name: 'Yahoo-style unquoted history after the attribution',
+    body: lines(
+      'I still have not received it.',
+      '',
+      'On Monday, January 6, 2025 at 10:14:00 AM GMT, Acme Support <support@acme.test> wrote:',
+      '',
+      'Your parcel left our warehouse.',
+    ),
+    expected: 'I still have not received it.',
+  },
+  {
+    name: 'RFC 3676 signature',
+    body: lines('My account is jane@example.com, please reset it.', '', '-- ', 'Jane Doe', 'Head of Things, Example Ltd', '+1 555 0100'),
+    expected: 'My account is jane@example.com, please reset it.',
+  },
+  {
+    name: 'signature whose trailing space was lost, then a quote',
+    body: lines('Please call me back.', '--', 'Jane', '', 'On Mon, Jan 6, 2025 at 10:14 AM Acme <support@acme.test> wrote:', '> Hi Jane'),
+    expected: 'Please call me back.',
+  },
+  {
+    name: 'signature only',
+    body: lines('-- ', 'Jane Doe', 'Example Ltd'),
+    expected: '',
+  },
+  {
+    name: 'nothing to strip',
+    body: lines('Hello,', '', 'I would like to return a pair of shoes (order A77).', 'They are too small.  ', '', 'Best regards,', 'Jane   ', '', ''),
+    expected: 'Hello,\n\nI would like to return a pair of shoes (order A77).\nThey are too small.\n\nBest regards,\nJane',
+  },
+  {
+    name: 'everything quoted',
+    body: lines('On Mon, Jan 6, 2025 at 10:14 AM Acme <support@acme.test> wrote:', '', '> Hello Jane,', '> How can we help?'),
+    expected: '',
+  },
+  {
+    name: 'bottom-post: leading quote dropped',
+    body: lines('On Mon, Jan 6, 2025 at 10:14 AM Acme <support@acme.test> wrote:', '> What size do you need?', '', 'Size 42 please.'),
+    expected: 'Size 42 please.',
+  },
+  {
+    name: 'inline reply keeps the questions it answers',
+    body: lines(
+      'Hi,',
+      '',
+      'On Mon, Jan 6, 2025 at 10:14 AM Acme <support@acme.test> wrote:',
+      '> What size do you need?',
+      '',
+      '42',
+      '',
+      '> Which colour?',
+      '',
+      'Blue',
+      '',
+      '> Thanks, Acme',
+    ),
+    expected: 'Hi,\n\n> What size do you need?\n\n42\n\n> Which colour?\n\nBlue',
+  },
+  {
+    name: 'a forwarded message is content, not history',
+    body: lines(
+      'See the message below from the courier.',
+      '',
+      '---------- Forwarded message ---------',
+      'From: Courier <noreply@courier.example>',
+      'Date: Mon, Jan 6, 2025 at 9:00 AM',
+      'Subject: Delivery failed',
+      'To: <jane@example.com>',
+      '',
+      'We could not deliver parcel 123.',
+    ),
+    expected:
+      'See the message below from the courier.\n\n---------- Forwarded message ---------\nFrom: Courier <noreply@courier.example>\nDate: Mon, Jan 6, 2025 at 9:00 AM\nSubject: Delivery failed\nTo: <jane@example.com>\n\nWe could not deliver parcel 123.',
+  },
+  {
+    name: '"wrote:" in the customer\'s own prose is kept',
+    body: lines('On 3 occasions I wrote:', 'please stop sending me catalogues.'),
+    expected: 'On 3 occasions I wrote:\nplease stop sending me catalogues.',
+  },
+  {
+    name: 'German iPhone sign-off',
+    body: lines('Bitte zurückrufen.', '', 'Von meinem iPhone gesendet', '', '> Am 06.01.2025 um 10:14 schrieb Acme Support <support@acme.test>:', '> Hallo'),
+    expected: 'Bitte zurückrufen.',
+  },
+];
