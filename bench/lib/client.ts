@@ -18,8 +18,12 @@ export interface TurnTiming {
   deltas: number;
 }
 
+/** A request the server has not answered in this long fails the benchmark instead of hanging it. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
 interface Waiter {
   kind: 'start' | 'turn';
+  timer: NodeJS.Timeout;
   sentAt: number;
   firstAt?: number;
   deltas: number;
@@ -68,7 +72,8 @@ export class BenchSession {
   private expect(kind: Waiter['kind'], frame: string): Promise<TurnTiming> {
     if (this.waiter) return Promise.reject(new Error('a request is already in flight on this session'));
     return new Promise<TurnTiming>((resolve, reject) => {
-      this.waiter = { kind, sentAt: performance.now(), deltas: 0, resolve, reject };
+      const timer = setTimeout(() => this.fail(new Error(`no answer to ${kind} in ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
+      this.waiter = { kind, timer, sentAt: performance.now(), deltas: 0, resolve, reject };
       this.ws.send(frame);
     });
   }
@@ -82,10 +87,12 @@ export class BenchSession {
       w.deltas++;
     } else if (w.kind === 'turn' && s.startsWith(DONE)) {
       this.waiter = undefined;
+      clearTimeout(w.timer);
       if (w.firstAt === undefined) w.reject(new Error('agent.done without any agent.delta'));
       else w.resolve({ firstDeltaMs: w.firstAt - w.sentAt, doneMs: at - w.sentAt, deltas: w.deltas });
     } else if (w.kind === 'start' && s.startsWith(STARTED)) {
       this.waiter = undefined;
+      clearTimeout(w.timer);
       w.resolve({ firstDeltaMs: at - w.sentAt, doneMs: at - w.sentAt, deltas: 0 });
     } else if (s.startsWith(ERROR)) {
       this.fail(new Error(`server error: ${data.toString()}`));
@@ -95,6 +102,8 @@ export class BenchSession {
   private fail(err: Error): void {
     const w = this.waiter;
     this.waiter = undefined;
-    w?.reject(err);
+    if (!w) return;
+    clearTimeout(w.timer);
+    w.reject(err);
   }
 }

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { processCpuSeconds, readRssMb } from './proc.ts';
 
 /**
  * The server under test, as its own process (`operator start`), so the load generator's CPU is
@@ -38,6 +39,10 @@ export interface BenchServer {
   dataDir: string;
   /** Resident set of the whole server process (main thread + all workers), in MB. */
   rssMb(): number;
+  /** CPU seconds the server process (all threads) has used so far. */
+  cpuSeconds(): number;
+  /** Prewarmed workers ready right now (the `operator_worker_pool_idle` gauge of /metrics). */
+  poolIdle(): Promise<number>;
   /** Server log lines at warn level or above (pino JSON), for the results. */
   problems(): string[];
   /** SIGTERM, wait for the exit, remove the temp folder. */
@@ -57,13 +62,6 @@ export function benchConfig(poolSize: number): object {
       },
     },
   };
-}
-
-export function readRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(m[1]) / 1024;
 }
 
 export async function spawnBenchServer(opts: BenchServerOptions): Promise<BenchServer> {
@@ -90,6 +88,13 @@ export async function spawnBenchServer(opts: BenchServerOptions): Promise<BenchS
     dataDir: dir,
     rssMb: () => readRssMb(pid),
     problems: () => problems,
+    cpuSeconds: () => processCpuSeconds(pid),
+    async poolIdle() {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const m = /^operator_worker_pool_idle (\d+)/m.exec(text);
+      if (!m) throw new Error('no operator_worker_pool_idle in /metrics');
+      return Number(m[1]);
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

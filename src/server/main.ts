@@ -106,7 +106,7 @@ async function startAsync(a: {
 }): Promise<AsyncConversations> {
   const { settings, store, clock, logger } = a;
   const queue = settings.databaseUrl
-    ? createPgBossQueue({ databaseUrl: settings.databaseUrl, logger, clock })
+    ? createPgBossQueue({ databaseUrl: settings.databaseUrl, logger, clock, ...(settings.queueSchema ? { schema: settings.queueSchema } : {}) })
     : createEmbeddedQueue(store, { clock, logger });
   const onBusError = (err: unknown): void => logger.warn({ err: String(err) }, 'event bus error');
   const events: EventBus = settings.databaseUrl ? await PostgresEventBus.connect(settings.databaseUrl, onBusError) : new LocalEventBus();

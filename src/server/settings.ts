@@ -9,6 +9,8 @@ export interface ServerSettings {
   host: string;
   dataDir: string;
   databaseUrl?: string;
+  /** Postgres schema of the pg-boss work queue (with `databaseUrl`); default 'pgboss'. */
+  queueSchema?: string;
   apiKeys: ApiKeys;
   nodeId: string;
   publicUrl: string;
@@ -58,12 +60,17 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): ServerSettings {
   if (dbUrl && !/^postgres(ql)?:\/\//.test(dbUrl)) {
     throw new OperatorError('invalid_request', 'config_invalid', 'DATABASE_URL must be a postgres:// URL');
   }
+  const queueSchema = env.OPERATOR_PGBOSS_SCHEMA?.trim();
+  if (queueSchema && !/^[a-z_][a-z0-9_]{0,62}$/.test(queueSchema)) {
+    throw new OperatorError('invalid_request', 'config_invalid', `OPERATOR_PGBOSS_SCHEMA=${queueSchema} must be a Postgres schema name (a-z, 0-9, _)`);
+  }
   return {
     configPath: resolve(env.OPERATOR_CONFIG || 'operator.config.yaml'),
     port,
     host,
     dataDir: resolve(env.OPERATOR_DATA_DIR || '.operator'),
     ...(dbUrl ? { databaseUrl: dbUrl } : {}),
+    ...(queueSchema ? { queueSchema } : {}),
     apiKeys,
     nodeId: env.OPERATOR_NODE_ID || `${hostname()}:${port}`,
     publicUrl: (env.OPERATOR_PUBLIC_URL || `http://${host}:${port}`).replace(/\/+$/, ''),

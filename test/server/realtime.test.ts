@@ -188,4 +188,44 @@ describe('realtime text session', () => {
     expect(String(done.text)).toMatch(/delivered/i);
     expect(client.all('tool.finished')).toEqual([expect.objectContaining({ name: 'order_status', ok: true })]);
   });
+
+  it('a tool webhook that answers garbage or times out: tool.finished ok:false, the error is the stored result, the answer still comes', async () => {
+    const garbage = track(
+      await startWebhook((_body, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('<html>oops</html>');
+      }),
+    );
+    const hanging = track(await startWebhook(() => new Promise(() => undefined)));
+    const tool = (name: string, url: string) => ({ name, description: `Calls ${name}`, webhook: { url, timeout: '300ms' } });
+    const srv = track(
+      await serve({
+        pool: SMALL_POOL,
+        agents: {
+          tools: {
+            instructions: 'x',
+            model: {
+              provider: 'scripted',
+              loop: true,
+              steps: [{ toolCalls: [{ name: 'garbage', args: {} }, { name: 'slow', args: {} }] }, words('Both tools failed.')],
+            },
+            tools: [tool('garbage', garbage.url), tool('slow', hanging.url)],
+          },
+        },
+      }),
+    );
+    const { client, conversationId } = await openSession(srv.url, 'tools');
+    closeClient(client);
+    const { done } = await ask(client, 'use the tools');
+    expect(done.text).toBe('Both tools failed.');
+    const finished = client.all('tool.finished');
+    expect(finished.map((f) => [f.name, f.ok]).sort()).toEqual([['garbage', false], ['slow', false]]);
+    expect(client.all('error')).toEqual([]);
+    const conv = await api(srv.url, `/v1/conversations/${conversationId}`);
+    const results = (conv.body.items as { type: string; toolName: string; data: unknown }[]).filter((i) => i.type === 'tool_result');
+    const byTool = Object.fromEntries(results.map((r) => [r.toolName, JSON.stringify(r.data)]));
+    expect(byTool.garbage).toContain('tool_bad_response');
+    expect(byTool.slow).toContain('tool_timeout');
+    expect(conv.body.status).toBe('active');
+  });
 });

@@ -28,7 +28,7 @@ if (url === undefined || url === '') {
     let queues: WorkQueue[] = [];
 
     function queue(): WorkQueue {
-      const q = createPgBossQueue({ databaseUrl: url, schema, stopTimeoutMs: 2000 });
+      const q = createPgBossQueue({ databaseUrl: url, schema, stopTimeoutMs: 2000, logger: { warn: (o, m) => console.log('WARN', m, JSON.stringify(o)) } });
       queues.push(q);
       return q;
     }
@@ -68,6 +68,7 @@ if (url === undefined || url === '') {
       await waitFor(() => runs.length === 1, 'the job');
       expect(runs[0]).toEqual({ id, name: 'hello', data: { text: 'hi', n: 1 }, attempt: 1 });
       // This node's idle worker is woken by send, not left to its 0.5 s poll.
+      console.log('pg-boss send→start ms', (startedAt - sentAt).toFixed(1));
       expect(startedAt - sentAt).toBeLessThan(400);
     });
 

@@ -47,6 +47,10 @@ export const asyncDocs: RouteDoc[] = [
     params: idParams, body: postMessageBody, responses: { 202: { description: 'Accepted', schema: z.object({ itemId: z.string() }) } },
   },
   {
+    method: 'get', path: '/v1/attachments/:id', summary: 'A stored attachment (email attachments)',
+    params: idParams, responses: { 200: { description: 'The file' } },
+  },
+  {
     method: 'get', path: '/v1/conversations/:id/events', summary: 'Server-Sent Events: item and status events of a conversation',
     params: idParams, responses: { 200: { description: 'text/event-stream' } },
   },
@@ -103,6 +107,18 @@ export function asyncRoutes(
       reply: conv.channel === 'chat' ? { to: identity.externalId ?? '', from: conv.agent } : replyAddress(deps.config, conv.agent, conv.channel as AsyncChannel, identity),
     });
     return reply.status(202).send({ itemId: accepted.item.id, duplicate: !accepted.created });
+  });
+
+  app.get('/v1/attachments/:id', async (req, reply) => {
+    const { id } = parseOr400(idParams, req.params, 'params');
+    const file = await deps.store.attachments.get(id);
+    if (!file) throw new OperatorError('not_found', 'attachment_not_found', `No attachment ${id}`);
+    const name = (file.filename ?? id).replace(/[^\w.-]+/g, '_');
+    return reply
+      .type(file.contentType)
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .header('x-content-type-options', 'nosniff')
+      .send(file.data);
   });
 
   app.get('/v1/conversations/:id/events', async (req, reply) => {

@@ -52,6 +52,8 @@ export interface PgBossQueueOptions {
  * Latency: a worker that finishes a job fetches again at once; `send` wakes this node's idle
  * workers at once; other nodes' workers see it within `pollingIntervalSeconds`.
  */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 export function createPgBossQueue(opts: PgBossQueueOptions): WorkQueue {
   return new PgBossQueue(opts);
 }
@@ -149,17 +151,35 @@ class PgBossQueue implements WorkQueue {
   #ensureQueue(name: string): Promise<void> {
     let p = this.#queues.get(name);
     if (p === undefined) {
-      p = this.#boss.createQueue(name, { name, policy: 'standard', expireInSeconds: this.#expireInSeconds });
+      p = this.#createQueue(name);
       this.#queues.set(name, p);
       p.catch(() => this.#queues.delete(name));
     }
     return p;
   }
 
+  /**
+   * Two nodes creating the same queue at once can deadlock inside pg-boss's `create_queue` (it
+   * attaches a partition to the job table): the loser is rolled back, and on retry finds the
+   * queue there.
+   */
+  async #createQueue(name: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if ((await this.#boss.getQueue(name)) !== null) return;
+        await this.#boss.createQueue(name, { name, policy: 'standard', expireInSeconds: this.#expireInSeconds });
+        return;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await sleep(50 * attempt + Math.random() * 50);
+      }
+    }
+  }
+
   async #startWorkers(reg: Registration): Promise<void> {
     try {
       await this.#ensureQueue(reg.name);
-      for (let i = 0; i < reg.concurrency; i++) {
+      while (reg.workerIds.length < reg.concurrency) {
         if (this.#state !== 'started') return;
         const worker: { id?: string } = {};
         worker.id = await this.#boss.work<Record<string, unknown>>(
@@ -170,7 +190,9 @@ class PgBossQueue implements WorkQueue {
         reg.workerIds.push(worker.id);
       }
     } catch (err) {
-      this.#logger?.warn({ job: reg.name, err: errorMessage(err) }, 'could not start the workers of a job queue');
+      this.#logger?.warn({ job: reg.name, err: errorMessage(err) }, 'could not start the workers of a job queue; retrying');
+      await sleep(1000);
+      if (this.#state === 'started') await this.#startWorkers(reg);
     }
   }
 
