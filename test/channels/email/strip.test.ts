@@ -65,4 +65,14 @@ describe('htmlToText', () => {
   it('keeps preformatted whitespace', () => {
     expect(htmlToText('<pre>a  b\n  c</pre>')).toBe('a  b\n  c');
   });
+
+  // A quadratic pass took over a minute on the first of these; the test timeout is the bound.
+  it('stays linear on hostile bodies of a megabyte', () => {
+    const nested = '<blockquote>'.repeat(20_000) + 'hidden' + '</blockquote>'.repeat(20_000) + '<p>shown</p>'.repeat(50_000);
+    expect(htmlToText(nested).startsWith('shown\n\nshown')).toBe(true);
+    expect(htmlToText('<a'.repeat(500_000))).toHaveLength(1_000_000);
+    expect(htmlToText('x<!--'.repeat(200_000))).toBe('x');
+    expect(htmlToText('1 < 2 '.repeat(200_000)).startsWith('1 < 2 1 < 2')).toBe(true);
+    expect(stripQuotedText(`On ${'a '.repeat(500_000)}wrote:`)).toContain('a a a');
+  });
 });
