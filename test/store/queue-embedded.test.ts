@@ -83,7 +83,6 @@ describe('embedded work queue', () => {
     expect(await store.jobs.list()).toEqual([]);
     // send → handler start is one group commit (an fsync), no timer.
     latencies.sort((a, b) => a - b);
-    console.log("send→start ms", latencies.map((l) => l.toFixed(2)).join(" "));
     expect(latencies[10]).toBeLessThan(20);
     expect(q.kind).toBe('embedded');
   });
@@ -275,6 +274,41 @@ describe('embedded work queue', () => {
     clock.advance(1000); // the safety poll
     await waitFor(() => runs.length === 2, 'the job written in a transaction');
     expect(runs).toEqual(['early', 'tx']);
+  });
+
+  it('runs every one of many jobs to success exactly once, through failures and retries', async () => {
+    const q = queue();
+    const succeeded = new Map<string, number>();
+    const attemptsSeen = new Map<string, number[]>();
+    let running = 0;
+    let peak = 0;
+    for (const name of ['a', 'b']) {
+      q.work(
+        name,
+        async (job) => {
+          running++;
+          peak = Math.max(peak, running);
+          attemptsSeen.set(job.id, [...(attemptsSeen.get(job.id) ?? []), job.attempt]);
+          await new Promise((r) => setImmediate(r));
+          running--;
+          if (Number(job.data.i) % 3 === 0 && job.attempt === 1) throw new Error('first attempt fails');
+          succeeded.set(job.id, (succeeded.get(job.id) ?? 0) + 1);
+        },
+        { concurrency: 4 },
+      );
+    }
+    await q.start();
+    const ids = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => q.send({ name: i % 2 ? 'a' : 'b', data: { i }, backoffMs: 0 })),
+    );
+    await waitFor(() => succeeded.size === 300, 'all 300 jobs', 20_000);
+    await q.settled();
+    expect([...succeeded.values()].every((n) => n === 1)).toBe(true);
+    expect(new Set(succeeded.keys())).toEqual(new Set(ids));
+    expect(attemptsSeen.get(ids[3]!)).toEqual([1, 2]);
+    expect(attemptsSeen.get(ids[1]!)).toEqual([1]);
+    expect(peak).toBeLessThanOrEqual(8);
+    expect(await store.jobs.list()).toEqual([]);
   });
 
   it('refuses bad requests and a second handler for a name', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createPgBossQueue, type QueuedJob, type WorkQueue } from '../../src/store/index.ts';
+import { createPgBossQueue, type PgBossQueueOptions, type QueuedJob, type WorkQueue } from '../../src/store/index.ts';
 
 const url = process.env.OPERATOR_TEST_DATABASE_URL;
 
@@ -21,14 +21,15 @@ if (url === undefined || url === '') {
     it('runs against a real Postgres', () => {});
   });
 } else {
+  const databaseUrl = url;
   describe('pg-boss work queue', () => {
     // One pg-boss schema for this run, dropped afterwards; each test uses its own queue names.
     const schema = `pgboss_t${randomBytes(5).toString('hex')}`;
     const admin = new pg.Pool({ connectionString: url, max: 2 });
     let queues: WorkQueue[] = [];
 
-    function queue(): WorkQueue {
-      const q = createPgBossQueue({ databaseUrl: url, schema, stopTimeoutMs: 2000, logger: { warn: (o, m) => console.log('WARN', m, JSON.stringify(o)) } });
+    function queue(opts: Partial<PgBossQueueOptions> = {}): WorkQueue {
+      const q = createPgBossQueue({ databaseUrl, schema, stopTimeoutMs: 2000, ...opts });
       queues.push(q);
       return q;
     }
@@ -68,7 +69,6 @@ if (url === undefined || url === '') {
       await waitFor(() => runs.length === 1, 'the job');
       expect(runs[0]).toEqual({ id, name: 'hello', data: { text: 'hi', n: 1 }, attempt: 1 });
       // This node's idle worker is woken by send, not left to its 0.5 s poll.
-      console.log('pg-boss send→start ms', (startedAt - sentAt).toFixed(1));
       expect(startedAt - sentAt).toBeLessThan(400);
     });
 
@@ -147,6 +147,30 @@ if (url === undefined || url === '') {
       expect(byNode.a!.length).toBeGreaterThan(0);
       expect(byNode.b!.length).toBeGreaterThan(0);
       expect(peak).toBeLessThanOrEqual(4);
+    });
+
+    it('gives a job stuck on one node to another after its expiry', async () => {
+      const fast = { expireInSeconds: 1, maintenanceIntervalSeconds: 1 };
+      const [a, b] = [queue(fast), queue(fast)];
+      const stuck = new Promise<void>(() => {});
+      const seen: Array<[string, number]> = [];
+      a.work('expiring', (job) => {
+        seen.push(['a', job.attempt]);
+        return stuck; // a hung (or dead) node: the job stays active
+      });
+      await a.start();
+      await a.send({ name: 'expiring', data: {}, backoffMs: 0 });
+      await waitFor(() => seen.length === 1, 'the first run');
+      b.work('expiring', (job) => {
+        seen.push(['b', job.attempt]);
+        return Promise.resolve();
+      });
+      await b.start();
+      await waitFor(() => seen.length === 2, 'the run on the other node', 10_000);
+      expect(seen).toEqual([
+        ['a', 1],
+        ['b', 2],
+      ]);
     });
 
     it('stops while a handler runs: waits for it, and later sends are refused', async () => {

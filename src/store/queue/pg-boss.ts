@@ -22,38 +22,43 @@ export interface PgBossQueueOptions {
   clock?: Clock;
   /**
    * How long a claimed job may stay active before pg-boss takes it back (and retries it if it has
-   * attempts left); it also bounds a handler's run time. 60 s.
+   * attempts left). 60 s: a handler must finish well within it.
    */
   expireInSeconds?: number;
-  /** How often a node runs pg-boss maintenance (expiry, archiving); cluster-wide once per interval. 10 s. */
+  /** How often maintenance (expiry, archiving) runs, cluster-wide; pg-boss's minimum is 1. 10 s. */
   maintenanceIntervalSeconds?: number;
-  /** Idle poll of each worker; pg-boss 10 allows no less than 0.5 s. */
+  /** Idle poll of each worker loop; 0.5 s (pg-boss 10's own minimum for its workers). */
   pollingIntervalSeconds?: number;
   /** Longest `stop()` waits for running handlers, in real milliseconds; 10 000. */
   stopTimeoutMs?: number;
 }
 
-/**
- * The multi-node queue: pg-boss 10 (the last line for Node 20, see reference B5) in its own schema
- * of the shared Postgres. Several nodes, each with its own queue object, share the jobs: pg-boss
- * claims with `FOR UPDATE SKIP LOCKED`, so a job runs on one node at a time.
- *
- * Mapping: `runAt` → `startAfter`; `maxAttempts` → `retryLimit = maxAttempts - 1`; `backoffMs` →
- * `retryDelay` in whole seconds (rounded up: pg-boss's unit) with `retryBackoff`, which pg-boss
- * computes as delay·2^(retry) with up to 100 % jitter. Concurrency = that many pg-boss workers
- * (v10 has no local concurrency option).
- *
- * A node that dies mid-job: the job stays 'active' until `expireInSeconds` after it started; the
- * next maintenance run (every `maintenanceIntervalSeconds`, whichever node gets there) fails it
- * into 'retry', due after its retry delay; an idle worker picks it up within a poll. Worst case
- * with the defaults: 60 + 10 + retry delay (backoff to 2 × backoff, rounded up to seconds) +
- * 0.5 s, about 72 s for a 1 s backoff. A job on its last attempt is failed, not retried.
- *
- * Latency: a worker that finishes a job fetches again at once; `send` wakes this node's idle
- * workers at once; other nodes' workers see it within `pollingIntervalSeconds`.
- */
+type BossJob = PgBoss.JobWithMetadata<Record<string, unknown>>;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
+/**
+ * The multi-node queue: pg-boss 10 (the last line for Node 20, reference B5) in its own schema of
+ * the shared Postgres. Each node has its own queue object; pg-boss claims with `FOR UPDATE SKIP
+ * LOCKED`, so a job runs on one node at a time.
+ *
+ * Mapping: `runAt` → `startAfter`; `maxAttempts` → `retryLimit = maxAttempts - 1`; `backoffMs` →
+ * `retryDelay` in whole seconds (pg-boss's unit, rounded up; 0 retries at once) with
+ * `retryBackoff`, which pg-boss computes as delay·2^retry with up to 100 % jitter; `attempt` =
+ * `retryCount + 1`. Queues are created on first use (policy 'standard').
+ *
+ * Workers: `concurrency` fetch loops per name over `boss.fetch` (batch 1) rather than
+ * `boss.work`, whose v10 worker neither awaits `complete`/`fail` (a database error there becomes
+ * an unhandled rejection) nor fetches again before its polling interval. Here the outcome is
+ * awaited, a busy loop fetches again at once, `send` wakes this node's idle loops at once, and
+ * other nodes' idle loops see a job within `pollingIntervalSeconds`.
+ *
+ * A node that dies mid-job: the job stays 'active' until `expireInSeconds` after it started; the
+ * next maintenance run (every `maintenanceIntervalSeconds`, on whichever node gets there) fails it
+ * into 'retry', due after its retry delay; an idle loop anywhere picks it up within a poll. Worst
+ * case with the defaults: 60 + 10 + retry delay (1 to 2 × backoff, rounded up to seconds) + 0.5 s,
+ * about 72 s for a 1 s backoff. A job on its last attempt is failed, not retried.
+ */
 export function createPgBossQueue(opts: PgBossQueueOptions): WorkQueue {
   return new PgBossQueue(opts);
 }
@@ -62,7 +67,9 @@ interface Registration {
   name: string;
   handler: JobHandler;
   concurrency: number;
-  workerIds: string[];
+  loops: Promise<void>[];
+  /** Resolvers of the loops sleeping between polls. */
+  idle: Set<() => void>;
 }
 
 class PgBossQueue implements WorkQueue {
@@ -71,10 +78,12 @@ class PgBossQueue implements WorkQueue {
   readonly #clock: Clock;
   readonly #logger: QueueLogger | undefined;
   readonly #expireInSeconds: number;
-  readonly #pollingIntervalSeconds: number;
+  readonly #pollMs: number;
   readonly #stopTimeoutMs: number;
   readonly #handlers = new Map<string, Registration>();
   readonly #queues = new Map<string, Promise<void>>();
+  /** Jobs being handled on this node: id → queue name. */
+  readonly #active = new Map<string, string>();
   #state: 'idle' | 'starting' | 'started' | 'stopped' = 'idle';
   #starting: Promise<void> | undefined;
 
@@ -82,18 +91,18 @@ class PgBossQueue implements WorkQueue {
     this.#clock = opts.clock ?? systemClock;
     this.#logger = opts.logger;
     this.#expireInSeconds = opts.expireInSeconds ?? 60;
-    this.#pollingIntervalSeconds = opts.pollingIntervalSeconds ?? 0.5;
+    this.#pollMs = (opts.pollingIntervalSeconds ?? 0.5) * 1000;
     this.#stopTimeoutMs = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     this.#boss = new PgBoss({
       connectionString: opts.databaseUrl,
       schema: opts.schema ?? 'pgboss',
       application_name: 'operator-queue',
-      // No cron: Operator's timers are delayed jobs, and the timekeeper adds a poll of its own.
+      // No cron: Operator's timers are delayed jobs, and the timekeeper would add a poll of its own.
       schedule: false,
       maintenanceIntervalSeconds: opts.maintenanceIntervalSeconds ?? 10,
       expireInSeconds: this.#expireInSeconds,
     });
-    // Unhandled, an 'error' event would throw; pg-boss reports failed polls and maintenance here.
+    // Unhandled, an 'error' event would throw; pg-boss reports failed maintenance here.
     this.#boss.on('error', (err: Error) => this.#logger?.warn({ err: errorMessage(err) }, 'pg-boss reported an error'));
   }
 
@@ -110,21 +119,20 @@ class PgBossQueue implements WorkQueue {
       expireInSeconds: this.#expireInSeconds,
     });
     if (id === null) throw new Error(`pg-boss did not accept a job for queue '${job.name}'`);
-    // Wake this node's idle workers at once instead of at their next poll.
-    if (job.runAt <= this.#clock.now()) this.#notify(job.name);
+    if (job.runAt <= this.#clock.now()) this.#wake(job.name);
     return id;
   }
 
   work(name: string, handler: JobHandler, opts: { concurrency?: number } = {}): void {
     if (this.#handlers.has(name)) throw new Error(`a handler for '${name}' is already registered`);
-    const reg: Registration = { name, handler, concurrency: checkConcurrency(opts.concurrency), workerIds: [] };
+    const reg: Registration = { name, handler, concurrency: checkConcurrency(opts.concurrency), loops: [], idle: new Set() };
     this.#handlers.set(name, reg);
-    if (this.#state === 'started') void this.#startWorkers(reg);
+    if (this.#state === 'started') void this.#startLoops(reg);
   }
 
   async start(): Promise<void> {
     await this.#ensureStarted();
-    await Promise.all([...this.#handlers.values()].filter((r) => r.workerIds.length === 0).map((r) => this.#startWorkers(r)));
+    await Promise.all([...this.#handlers.values()].filter((r) => r.loops.length === 0).map((r) => this.#startLoops(r)));
   }
 
   async stop(): Promise<void> {
@@ -132,9 +140,20 @@ class PgBossQueue implements WorkQueue {
     this.#state = 'stopped';
     if (!wasRunning) return;
     await this.#starting?.catch(() => {});
-    // Graceful: workers stop fetching, running handlers get up to the timeout, then whatever is
-    // still active is failed (so it is retried) and the pool closes.
-    await this.#boss.stop({ graceful: true, wait: true, close: true, timeout: this.#stopTimeoutMs });
+    for (const name of this.#handlers.keys()) this.#wake(name);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.#stopTimeoutMs)));
+    const loops = [...this.#handlers.values()].flatMap((r) => r.loops);
+    const late = await Promise.race([Promise.all(loops).then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (late && this.#active.size > 0) {
+      // Hand them back now rather than after expiry: they are retried (another node, or a restart).
+      this.#logger?.warn({ running: this.#active.size }, 'queue stopped with handlers still running');
+      for (const [id, name] of this.#active) {
+        await this.#boss.fail(name, id, { message: 'shut down while active' }).catch(() => {});
+      }
+    }
+    await this.#boss.stop({ graceful: false, wait: true, close: true });
   }
 
   #ensureStarted(): Promise<void> {
@@ -176,49 +195,69 @@ class PgBossQueue implements WorkQueue {
     }
   }
 
-  async #startWorkers(reg: Registration): Promise<void> {
+  async #startLoops(reg: Registration): Promise<void> {
     try {
       await this.#ensureQueue(reg.name);
-      while (reg.workerIds.length < reg.concurrency) {
-        if (this.#state !== 'started') return;
-        const worker: { id?: string } = {};
-        worker.id = await this.#boss.work<Record<string, unknown>>(
-          reg.name,
-          { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: this.#pollingIntervalSeconds },
-          (jobs) => this.#run(reg, jobs, () => worker.id),
-        );
-        reg.workerIds.push(worker.id);
-      }
     } catch (err) {
-      this.#logger?.warn({ job: reg.name, err: errorMessage(err) }, 'could not start the workers of a job queue; retrying');
+      this.#logger?.warn({ job: reg.name, err: errorMessage(err) }, 'could not create a job queue; retrying');
       await sleep(1000);
-      if (this.#state === 'started') await this.#startWorkers(reg);
+      if (this.#state === 'started') await this.#startLoops(reg);
+      return;
     }
+    while (this.#state === 'started' && reg.loops.length < reg.concurrency) reg.loops.push(this.#loop(reg));
   }
 
-  async #run(reg: Registration, jobs: PgBoss.JobWithMetadata<Record<string, unknown>>[], workerId: () => string | undefined) {
-    try {
-      for (const j of jobs) {
-        const job: QueuedJob = { id: j.id, name: j.name, data: j.data ?? {}, attempt: j.retryCount + 1 };
-        try {
-          await reg.handler(job);
-        } catch (err) {
-          const last = job.attempt >= j.retryLimit + 1;
-          this.#logger?.warn(
-            { jobId: job.id, job: job.name, attempt: job.attempt, maxAttempts: j.retryLimit + 1, err: errorMessage(err) },
-            last ? 'job failed for the last time' : 'job failed; it will be retried',
-          );
-          throw err; // pg-boss records the failure and schedules the retry
-        }
+  /** One worker: fetch a job, run it, record the outcome; sleep a poll when there is none. */
+  async #loop(reg: Registration): Promise<void> {
+    while (this.#state === 'started') {
+      // pg-boss's fetch reports no error: a failed fetch looks like an empty queue.
+      const [job] = await this.#boss.fetch<Record<string, unknown>>(reg.name, { batchSize: 1, includeMetadata: true });
+      if (job === undefined) {
+        await this.#idle(reg);
+        continue;
       }
-    } finally {
-      // Fetch the next job straight away rather than after the polling interval.
-      const id = workerId();
-      if (id !== undefined && this.#state === 'started') this.#boss.notifyWorker(id);
+      await this.#run(reg, job); // even when stopping: it is claimed, and stop() waits for it
     }
   }
 
-  #notify(name: string): void {
-    for (const id of this.#handlers.get(name)?.workerIds ?? []) this.#boss.notifyWorker(id);
+  #idle(reg: Registration): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        reg.idle.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.#pollMs);
+      reg.idle.add(done);
+    });
+  }
+
+  #wake(name: string): void {
+    for (const done of [...(this.#handlers.get(name)?.idle ?? [])]) done();
+  }
+
+  async #run(reg: Registration, j: BossJob): Promise<void> {
+    const job: QueuedJob = { id: j.id, name: j.name, data: j.data ?? {}, attempt: j.retryCount + 1 };
+    const maxAttempts = j.retryLimit + 1;
+    this.#active.set(j.id, j.name);
+    let failure: { message: string } | undefined;
+    try {
+      await reg.handler(job);
+    } catch (err) {
+      failure = { message: errorMessage(err) };
+      this.#logger?.warn(
+        { jobId: job.id, job: job.name, attempt: job.attempt, maxAttempts, err: failure.message },
+        job.attempt >= maxAttempts ? 'job failed for the last time' : 'job failed; it will be retried',
+      );
+    }
+    try {
+      // pg-boss schedules the retry (or marks it failed, keeping `failure` as its output).
+      if (failure === undefined) await this.#boss.complete(j.name, j.id);
+      else await this.#boss.fail(j.name, j.id, failure);
+    } catch (err) {
+      this.#logger?.warn({ jobId: job.id, job: job.name, err: errorMessage(err) }, 'could not record the outcome of a job');
+    } finally {
+      this.#active.delete(j.id);
+    }
   }
 }
