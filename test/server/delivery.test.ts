@@ -8,7 +8,7 @@ import { RealtimeClient } from '../helpers/realtime-client.ts';
  * and answered once.
  */
 
-const SLOW = { deltas: Array.from({ length: 10 }, (_, i) => `p${i} `), delayMs: 30 };
+const SLOW = { deltas: Array.from({ length: 20 }, (_, i) => `p${i} `), delayMs: 30 };
 
 let srv: TestServer;
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { SMALL_POOL, api, ask, deltasOf, openSession, serve, startWebhook, words
  * agent answers cuts the answer at what was delivered, and that is what history keeps.
  */
 
-const SLOW = { deltas: Array.from({ length: 20 }, (_, i) => `w${i} `), delayMs: 50 };
+const SLOW = { deltas: Array.from({ length: 30 }, (_, i) => `w${i} `), delayMs: 50 };
 const FULL_SLOW_TEXT = SLOW.deltas.join('');
 
 let srv: TestServer;

@@ -129,6 +129,26 @@ describe('realtime text session', () => {
     expect(new Set(client.all('agent.done').map((d) => d.turnId)).size).toBe(4);
   });
 
+  it('serves concurrent sessions, each with its own ordered transcript', async () => {
+    const srv = track(
+      await serve({ pool: SMALL_POOL, agents: { echo: { instructions: 'x', model: { provider: 'scripted', loop: true, steps: [words('a b c'), words('d e')] } } } }),
+    );
+    const sessions = await Promise.all(Array.from({ length: 6 }, () => openSession(srv.url, 'echo')));
+    for (const s of sessions) closeClient(s.client);
+    await Promise.all(
+      sessions.map(async ({ client }, n) => {
+        for (let turn = 0; turn < 3; turn++) await ask(client, `s${n} t${turn}`);
+      }),
+    );
+    expect(new Set(sessions.map((s) => s.conversationId)).size).toBe(6);
+    for (const [n, s] of sessions.entries()) {
+      const conv = await api(srv.url, `/v1/conversations/${s.conversationId}`);
+      expect((conv.body.items as { role: string; text: string }[]).map((i) => i.text)).toEqual([
+        `s${n} t0`, 'a b c', `s${n} t1`, 'd e', `s${n} t2`, 'a b c',
+      ]);
+    }
+  });
+
   it('puts the context passed in session.start into the instructions the model receives', async () => {
     const model = track(await startOpenAIChatFake([{ text: ['Order ', 'A777 ', 'is noted.'] }]));
     const srv = track(
