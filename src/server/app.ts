@@ -53,7 +53,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rateLimit, {
     max: limits.rateLimitPerMinute,
     timeWindow: 60_000,
-    keyGenerator: (req) => req.headers.authorization ?? req.ip,
+    // Per accepted key, else per client address: made-up keys must not each get a fresh budget.
+    keyGenerator: (req) => deps.apiKeys.rateKey(req) ?? `ip:${req.ip}`,
     errorResponseBuilder: (_req, ctx) => ({
       statusCode: 429,
       ...errorBody('rate_limited', `Too many requests: the limit is ${ctx.max} per minute; retry in ${ctx.after}`),

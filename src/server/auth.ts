@@ -29,13 +29,24 @@ export class ApiKeys {
     return ok;
   }
 
-  /** Throws 401 unless the request carries an accepted key (Bearer header or `?token=` for browsers). */
-  check(req: FastifyRequest): void {
-    if (!this.enabled) return;
+  /** A stable, non-secret id of the request's key when it is an accepted one (for rate limits). */
+  rateKey(req: FastifyRequest): string | undefined {
+    const token = this.token(req);
+    return token !== undefined && this.accepts(token) ? `key:${digest(token).toString('hex').slice(0, 16)}` : undefined;
+  }
+
+  private token(req: FastifyRequest): string | undefined {
     const header = req.headers.authorization;
     const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     const token = bearer ?? (req.query as Record<string, unknown> | undefined)?.token;
-    if (typeof token !== 'string' || token.length === 0) {
+    return typeof token === 'string' && token.length > 0 ? token : undefined;
+  }
+
+  /** Throws 401 unless the request carries an accepted key (Bearer header or `?token=` for browsers). */
+  check(req: FastifyRequest): void {
+    if (!this.enabled) return;
+    const token = this.token(req);
+    if (token === undefined) {
       throw new OperatorError('auth', 'unauthorized', 'Send an API key as "Authorization: Bearer <key>"');
     }
     if (!this.accepts(token)) throw new OperatorError('auth', 'invalid_api_key', 'The API key is not valid');

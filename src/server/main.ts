@@ -78,6 +78,8 @@ export async function startServer(
       ...(secret ? { exampleToolSecret: secret } : {}),
     });
     closers.push(() => app.close());
+    // Closed first: live conversations end (clients get session.ended) while sockets are still open.
+    closers.push(() => runtime.close());
     await app.listen({ port: settings.port, host: settings.host });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : settings.port;

@@ -31,9 +31,26 @@ function parameters(doc: RouteDoc): unknown[] {
   return out;
 }
 
+/**
+ * zod names a schema that has `.meta({id})` in a local `definitions` block with `#/definitions/…`
+ * refs; in an OpenAPI document refs resolve from the root, so those go to `components.schemas`.
+ */
+function hoistDefinitions(schema: unknown, components: Record<string, unknown>): unknown {
+  const json = JSON.stringify(schema).replaceAll('"#/definitions/', '"#/components/schemas/');
+  const parsed = JSON.parse(json) as Record<string, unknown>;
+  const defs = parsed.definitions as Record<string, unknown> | undefined;
+  if (defs) {
+    Object.assign(components, defs);
+    delete parsed.definitions;
+  }
+  return parsed;
+}
+
 export function openApiDocument(docs: readonly RouteDoc[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  const jsonSchema = (s: z.ZodType): unknown => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' });
+  const components: Record<string, unknown> = {};
+  const jsonSchema = (s: z.ZodType): unknown =>
+    hoistDefinitions(z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }), components);
   for (const doc of docs) {
     const path = doc.path.replace(/:(\w+)/g, '{$1}');
     const responses: Record<string, unknown> = {};
@@ -56,7 +73,7 @@ export function openApiDocument(docs: readonly RouteDoc[], version: string): Rec
   return {
     openapi: '3.0.3',
     info: { title: 'Operator API', version, description: 'Conversational AI agents for customer service.' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    components: { schemas: components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
     paths,
   };

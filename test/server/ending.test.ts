@@ -131,13 +131,7 @@ describe('ending a realtime conversation', () => {
     expect((conv.items as { role: string }[]).filter((i) => i.role === 'user')).toEqual([]);
   });
 
-  // BUG (src/server/main.ts, outside this change's scope): RunningServer.close() closes the HTTP
-  // server first, and @fastify/websocket's preClose hook closes every socket (code 1005) before
-  // Runtime.close() ends the live conversations. The store does say "server_shutdown", but the
-  // client never gets the session.ended that API.md promises before the server closes. Fix: in
-  // close(), run `rt.close()` before `app.close()` (or give @fastify/websocket a preClose that
-  // ends the live conversations first).
-  it.skip('a graceful shutdown tells the client: session.ended reason server_shutdown, then close', async () => {
+  it('a graceful shutdown tells the client: session.ended reason server_shutdown, then close', async () => {
     const own = await serve({ pool: { ...SMALL_POOL, size: 1 }, agents: { talk: { instructions: 'x', model: { provider: 'scripted', loop: true, steps: [words('Ok.')] } } } });
     const { client, conversationId } = await openSession(own.url, 'talk');
     await ask(client, 'hello');
