@@ -88,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: deps.logger,
     frameBytes: limits.frameBytes,
     messageChars: limits.messageChars,
+    sessionsPerIp: limits.sessionsPerIp,
   });
   if (deps.config.examples.enabled) exampleRoutes(app, deps.exampleToolSecret);
   return app;

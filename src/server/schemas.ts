@@ -62,6 +62,8 @@ export const listConversationsQuery = z
     channel: z.enum(['voice', 'chat', 'sms', 'email']).optional(),
     cursor: z.string().max(256).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
+    /** The API key, for clients that cannot set headers (checked by the auth hook). */
+    token: z.string().optional(),
   })
   .strict();
 

@@ -196,3 +196,33 @@ describe('bad input on the realtime socket', () => {
     ]);
   });
 });
+
+describe('per-client session cap', () => {
+  it('refuses a socket over limits.sessionsPerIp with too_many_sessions, and frees the slot on close', async () => {
+    const capped = await serve({
+      pool: SMALL_POOL,
+      limits: { sessionsPerIp: 2 },
+      agents: { talk: { instructions: 'x', model: { provider: 'scripted', loop: true, steps: [words('Ok.')] } } },
+    });
+    try {
+      const a = await RealtimeClient.connect(capped.url);
+      const b = await RealtimeClient.connect(capped.url);
+      const c = await RealtimeClient.connect(capped.url);
+      expect((await c.next('error')).code).toBe('too_many_sessions');
+      expect(await c.closed()).toBe(1013);
+      b.close();
+      await b.closed();
+      // The server sees the close a moment after the client: retry until the slot is free.
+      let d = await RealtimeClient.connect(capped.url);
+      for (let i = 0; i < 50 && (await Promise.race([d.closed(200).catch(() => 0)])) === 1013; i++) {
+        d = await RealtimeClient.connect(capped.url);
+      }
+      expect(d.closeCode).toBeUndefined();
+      await d.start('talk');
+      a.close();
+      d.close();
+    } finally {
+      await capped.close();
+    }
+  });
+});

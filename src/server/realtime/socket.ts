@@ -10,14 +10,31 @@ export interface RealtimeOptions {
   logger: Logger;
   frameBytes: number;
   messageChars: number;
+  /** Open sockets allowed per client address. */
+  sessionsPerIp: number;
 }
 
 /** Close codes (RFC 6455 §7.4.1). */
 const NORMAL_CLOSE = 1000;
+const TRY_AGAIN_LATER = 1013;
 
 /** `GET /v1/realtime`: one socket, one live conversation (API.md). */
 export function realtimeRoutes(app: FastifyInstance, opts: RealtimeOptions): void {
-  app.get('/v1/realtime', { websocket: true }, (socket) => {
+  const open = new Map<string, number>();
+  app.get('/v1/realtime', { websocket: true }, (socket, req) => {
+    const ip = req.ip;
+    const count = open.get(ip) ?? 0;
+    if (count >= opts.sessionsPerIp) {
+      socket.send(encodeServerMessage({ type: 'error', code: 'too_many_sessions', message: `At most ${opts.sessionsPerIp} open sessions per client address` }));
+      socket.close(TRY_AGAIN_LATER, 'too many sessions');
+      return;
+    }
+    open.set(ip, count + 1);
+    socket.once('close', () => {
+      const n = (open.get(ip) ?? 1) - 1;
+      if (n <= 0) open.delete(ip);
+      else open.set(ip, n);
+    });
     new RealtimeConnection(socket, opts).listen();
   });
 }
