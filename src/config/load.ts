@@ -108,6 +108,12 @@ export function buildConfig(raw: unknown, path: string, env: NodeJS.ProcessEnv =
       turnTimeoutMs: a.turnTimeout,
       channelStyle: a.channelStyle,
       async: { inactivityTimeoutMs: a.async.inactivityTimeout, debounceMs: a.async.debounce },
+      memory: {
+        recallWindowMs: a.memory.recallWindow,
+        tokenBudget: a.memory.tokenBudget,
+        verbatimTurns: a.memory.verbatimTurns,
+        retentionMs: a.memory.retention,
+      },
       ...(a.webhook ? { webhook: a.webhook } : {}),
     };
   });

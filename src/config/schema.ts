@@ -132,7 +132,26 @@ const asyncSettings = z
     debounce: perAsyncChannel(0),
   })
   .strict()
-  .default({ inactivityTimeout: {}, debounce: {} } as never);
+  // prefault, not default: zod 4 returns a `default` as is, which would skip the transforms above
+  // and leave an agent without an `async:` block with no timeouts at all.
+  .prefault({});
+
+const DAY_MS = 86_400_000;
+
+/** Customer memory (docs/memory.md). */
+const memorySettings = z
+  .object({
+    /** Conversations ended this recently are recalled when the customer comes back; 0 = memory off. */
+    recallWindow: duration.default(14 * DAY_MS),
+    /** Size cap of the memory block in the system prompt, in tokens (estimated as characters / 4). */
+    tokenBudget: z.number().int().min(0).max(100_000).default(1500),
+    /** Messages of the customer's most recent other conversation given verbatim. */
+    verbatimTurns: z.number().int().min(0).max(50).default(6),
+    /** Ended conversations older than this are purged by the daily retention job; 0 = never. */
+    retention: duration.default(365 * DAY_MS),
+  })
+  .strict()
+  .prefault({});
 
 const outboundWebhook = z
   .object({
@@ -155,6 +174,7 @@ export const agentSchema = z
     channelStyle: channelStyle.default({}),
     tools: z.array(toolSchema).default([]),
     async: asyncSettings,
+    memory: memorySettings,
     /** Async-chat replies and status changes are POSTed here, signed like tool calls. */
     webhook: outboundWebhook.optional(),
   })

@@ -1,3 +1,5 @@
+import type { MemorySettings } from './memory.ts';
+
 /**
  * An agent as the runtime sees it, after the config file has been validated (`src/config/`).
  * Plain data, structured-clone safe, so it crosses into worker threads; in-process tool functions
@@ -76,6 +78,8 @@ export interface AgentSpec {
   /** Channel-specific style instructions; each replaces the built-in style of its channel. */
   channelStyle: Partial<Record<'voice' | 'chat' | 'sms' | 'email', string>>;
   async: AsyncSettings;
+  /** Customer memory: recall window, prompt budget, retention (docs/memory.md). */
+  memory: MemorySettings;
   /** Where async-chat replies are POSTed (signed like tool calls when `secret` is set). */
   webhook?: { url: string; secret?: string };
 }

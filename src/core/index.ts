@@ -4,3 +4,4 @@ export * from './conversation.ts';
 export * from './errors.ts';
 export * from './events.ts';
 export * from './ids.ts';
+export * from './memory.ts';

@@ -1,6 +1,7 @@
 import type { LanguageModelV3Message } from '@ai-sdk/provider';
 import type { Item } from '../core/conversation.ts';
 import { INTERRUPTED_NOTE, itemsToMessages } from './history.ts';
+import { memorySection, memoryVars } from './memory.ts';
 import { channelStyle } from './style.ts';
 import { type TemplateVars, renderTemplate } from './template.ts';
 import type { SessionInit } from './types.ts';
@@ -9,7 +10,7 @@ import type { SessionInit } from './types.ts';
 const MAX_CONTEXT_CHARS = 4000;
 
 /** The values templates may use: `{{context.orderId}}`, `{{customer.phone}}`, `{{channel}}`, … */
-export function templateVars(init: Pick<SessionInit, 'agent' | 'conversation' | 'customer' | 'clock'>): TemplateVars {
+export function templateVars(init: Pick<SessionInit, 'agent' | 'conversation' | 'customer' | 'clock' | 'memory'>): TemplateVars {
   const customer: Record<string, unknown> = { ...(init.customer ?? {}) };
   for (const identifier of init.customer?.identifiers ?? []) customer[identifier.type] ??= identifier.value;
   return {
@@ -20,6 +21,7 @@ export function templateVars(init: Pick<SessionInit, 'agent' | 'conversation' | 
     conversation: { id: init.conversation.id },
     agent: { id: init.agent.id, name: init.agent.name },
     now: new Date(init.clock.now()).toISOString(),
+    memory: memoryVars(init.memory),
   };
 }
 
@@ -34,7 +36,13 @@ export function systemPrompt(init: SessionInit, history: readonly Item[]): strin
     renderTemplate(init.agent.instructions, vars).trim(),
     `## Style\n${renderTemplate(channelStyle(init.agent, init.conversation.channel), vars).trim()}`,
     `## Context\n${contextLines(init, history).join('\n')}`,
+    ...memoryPart(init),
   ].join('\n\n');
+}
+
+function memoryPart(init: SessionInit): string[] {
+  const section = init.memory ? memorySection(init.memory) : '';
+  return section === '' ? [] : [section];
 }
 
 function contextLines(init: SessionInit, history: readonly Item[]): string[] {

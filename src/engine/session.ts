@@ -5,6 +5,7 @@ import { newId } from '../core/ids.ts';
 import { templateVars, turnPrompt } from './prompt.ts';
 import { renderTemplate } from './template.ts';
 import { builtinToolSpecs } from './tools/builtin.ts';
+import { RECALL_HISTORY } from './tools/recall.ts';
 import { createToolRegistry } from './tools/registry.ts';
 import { runSteps } from './turn.ts';
 import { type TurnEnv, type TurnState, newItem, say } from './turn-state.ts';
@@ -27,9 +28,11 @@ class Session implements ConversationSession {
 
   constructor(init: SessionInit) {
     this.init = init;
-    // Built-in tools (end_conversation) are offered to every agent unless it defines its own.
+    // Built-in tools (end_conversation) are offered to every agent unless it defines its own;
+    // recall_history only where there is a customer memory to search.
     const own = new Set(init.agent.tools.map((t) => t.name));
-    const tools = [...init.agent.tools, ...builtinToolSpecs().filter((b) => !own.has(b.name))];
+    const offered = (name: string) => !own.has(name) && (name !== RECALL_HISTORY || init.recall !== undefined);
+    const tools = [...init.agent.tools, ...builtinToolSpecs().filter((b) => offered(b.name))];
     const registry = createToolRegistry(tools, {
       functions: init.functions,
       clock: init.clock,
@@ -37,6 +40,7 @@ class Session implements ConversationSession {
         endAfterTurn: (turnId) => {
           if (this.current?.id === turnId) this.current.endRequested = true;
         },
+        ...(init.recall ? { recall: init.recall } : {}),
       },
     });
     this.env = { init, history: [...init.history], registry };

@@ -3,6 +3,7 @@ import type { AgentSpec } from '../core/agent.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Channel, Conversation, Customer, Item } from '../core/conversation.ts';
 import type { AbortReasonKind, EngineEvent } from '../core/events.ts';
+import type { CustomerMemory, MemoryHit } from '../core/memory.ts';
 
 /** What an in-process (TypeScript) tool or a webhook tool receives besides its arguments. */
 export interface ToolContext {
@@ -26,6 +27,10 @@ export interface SessionInit {
   customer?: Customer;
   /** Items so far, oldest first (resumed conversations and memory use this). */
   history: Item[];
+  /** What is known of the customer from earlier conversations (absent: memory off or no customer). */
+  memory?: CustomerMemory;
+  /** Searches the customer's earlier conversations (`recall_history`); absent: the tool is not offered. */
+  recall?: (query: string) => Promise<MemoryHit[]>;
   model: LanguageModelV3;
   /** In-process tool implementations by tool name (from a `.ts` config). */
   functions: Record<string, ToolFunction>;

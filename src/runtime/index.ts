@@ -6,3 +6,6 @@ export { AsyncConversations, type StartRequest } from './async/service.ts';
 export type { AsyncDeps, ChannelSender, InboundMessage, ReplyAddress } from './async/types.ts';
 export { LocalEventBus, PostgresEventBus, type ConversationEvent, type EventBus } from './event-bus.ts';
 export { chatWebhookSender, smtpEmailSender, twilioSmsSender } from './async/senders.ts';
+export { JOB_RETENTION, purgeExpired, startRetention } from './memory/retention.ts';
+export { assembleMemory, searchMemory } from './memory/recall.ts';
+export { summariseConversation } from './memory/summarise.ts';

@@ -3,12 +3,15 @@ import type { Logger } from 'pino';
 import type { AgentSpec } from '../core/agent.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Conversation, Customer, EndedReason, Item } from '../core/conversation.ts';
+import type { CustomerMemory } from '../core/memory.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { EngineEvent } from '../core/events.ts';
 import { newId } from '../core/ids.ts';
 import { renderTemplate, templateVars } from '../engine/index.ts';
 import type { AppendResult, Store } from '../store/index.ts';
 import type { LiveEvent, LiveSink } from './live-events.ts';
+import { answerRecall, searchMemory } from './memory/recall.ts';
+import { summariseConversation } from './memory/summarise.ts';
 import type { Metrics } from './metrics.ts';
 import type { WorkerPool } from './pool.ts';
 import { TurnTracker, type TrackedTurn } from './turn-tracker.ts';
@@ -72,9 +75,9 @@ export class LiveConversation {
    * once (no worker round trip, never lost to a customer who types first) and handed to the
    * worker as history.
    */
-  activate(opts: { customer?: Customer; history: Item[]; greet: boolean }): void {
+  activate(opts: { customer?: Customer; memory?: CustomerMemory; history: Item[]; greet: boolean }): void {
     const history = [...opts.history];
-    const greeting = opts.greet ? this.greetingText(opts.customer) : undefined;
+    const greeting = opts.greet ? this.greetingText(opts.customer, opts.memory) : undefined;
     this.deps.metrics.liveConversations.inc({ channel: this.conversation.channel });
     this.emit({ type: 'session.started', conversationId: this.conversation.id, agent: this.agent.id });
     if (greeting) {
@@ -90,15 +93,17 @@ export class LiveConversation {
       ...(opts.customer ? { customer: opts.customer } : {}),
       history,
       greet: false,
+      ...(opts.memory ? { memory: opts.memory } : {}),
     });
   }
 
-  private greetingText(customer: Customer | undefined): string | undefined {
+  private greetingText(customer: Customer | undefined, memory: CustomerMemory | undefined): string | undefined {
     if (!this.agent.greeting) return undefined;
     const vars = templateVars({
       agent: this.agent,
       conversation: this.conversation,
       ...(customer ? { customer } : {}),
+      ...(memory ? { memory } : {}),
       clock: this.deps.clock,
     });
     return renderTemplate(this.agent.greeting, vars).trim() || undefined;
@@ -151,6 +156,7 @@ export class LiveConversation {
     } catch (err) {
       this.log.error({ err: errorMessage(err) }, 'could not mark the conversation ended');
     }
+    await summariseConversation(this.deps.store, this.conversation.id, this.log);
     this.deps.metrics.liveConversations.dec({ channel: this.conversation.channel });
     this.deps.metrics.conversationsEnded.inc({ channel: this.conversation.channel, reason });
     this.log.info({ reason }, 'conversation ended');
@@ -174,6 +180,10 @@ export class LiveConversation {
     if (m.t === 'event') this.onEngineEvent(m.event);
     else if (m.t === 'batch') this.turns.batch(m.seq);
     else if (m.t === 'fatal') this.onCrash(new Error(`${m.code}: ${m.message}`));
+    else if (m.t === 'recall' && this.conversation.customerId) {
+      const target = { agent: this.agent, customerId: this.conversation.customerId, conversationId: this.conversation.id, nowMs: this.deps.clock.now() };
+      answerRecall(this.worker, m.id, () => searchMemory(this.deps.store, target, m.query));
+    }
   }
 
   private onEngineEvent(e: EngineEvent): void {

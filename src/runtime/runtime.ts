@@ -4,10 +4,13 @@ import type { AgentSpec } from '../core/agent.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Channel, Conversation, CustomerIdentity, EndedReason } from '../core/conversation.ts';
 import { OperatorError } from '../core/errors.ts';
+import type { CustomerMemory } from '../core/memory.ts';
 import { newId } from '../core/ids.ts';
 import type { Store } from '../store/index.ts';
 import { LiveConversation } from './live-conversation.ts';
 import type { LiveSink } from './live-events.ts';
+import { memoryAtStart } from './memory/recall.ts';
+import { summariseConversation } from './memory/summarise.ts';
 import type { Metrics } from './metrics.ts';
 import { WorkerPool } from './pool.ts';
 import type { WorkerBoot } from './worker/protocol.ts';
@@ -112,8 +115,12 @@ export class Runtime {
       createdAt: now,
       updatedAt: now,
     };
+    let memory: CustomerMemory | undefined;
     try {
-      await store.conversations.create(conversation);
+      [, memory] = await Promise.all([
+        store.conversations.create(conversation),
+        memoryAtStart(store, { agent, customerId: customer?.id, conversationId: conversation.id, nowMs: now }, this.opts.logger),
+      ]);
     } catch (err) {
       void lease.worker.terminate();
       throw err;
@@ -129,7 +136,7 @@ export class Runtime {
       },
     });
     this.live.set(conversation.id, live);
-    live.activate({ ...(customer ? { customer } : {}), history: [], greet: true });
+    live.activate({ ...(customer ? { customer } : {}), ...(memory ? { memory } : {}), history: [], greet: true });
     return live;
   }
 
@@ -137,7 +144,9 @@ export class Runtime {
   async endConversation(id: string, reason: EndedReason): Promise<Conversation | undefined> {
     const live = this.live.get(id);
     if (live) await live.end(reason);
-    else await this.opts.store.conversations.end(id, reason, this.opts.clock.now());
+    else if ((await this.opts.store.conversations.end(id, reason, this.opts.clock.now()))?.ended) {
+      await summariseConversation(this.opts.store, id, this.opts.logger);
+    }
     return this.opts.store.conversations.get(id);
   }
 

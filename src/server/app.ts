@@ -11,6 +11,7 @@ import { openApiDocument } from './openapi.ts';
 import { realtimeRoutes } from './realtime/socket.ts';
 import { asyncDocs, asyncRoutes } from './routes/async.ts';
 import { conversationDocs, conversationRoutes } from './routes/conversations.ts';
+import { customerDocs, customerRoutes } from './routes/customers.ts';
 import { twilioSmsRoutes } from './routes/twilio-sms.ts';
 import { exampleRoutes } from './routes/examples.ts';
 import { systemDocs, systemRoutes } from './routes/system.ts';
@@ -74,10 +75,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
-  const docs = [...systemDocs, ...conversationDocs, ...asyncDocs];
+  const docs = [...systemDocs, ...conversationDocs, ...asyncDocs, ...customerDocs];
   const openapi = openApiDocument(docs, deps.version);
   systemRoutes(app, { runtime: deps.runtime, metrics: deps.metrics, openapi: () => openapi });
   conversationRoutes(app, { store: deps.store, runtime: deps.runtime, conversations: deps.conversations });
+  customerRoutes(app, { store: deps.store, runtime: deps.runtime, conversations: deps.conversations });
   asyncRoutes(app, { store: deps.store, runtime: deps.runtime, conversations: deps.conversations, config: deps.config });
   twilioSmsRoutes(app, {
     config: deps.config, store: deps.store, conversations: deps.conversations,

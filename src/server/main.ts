@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '../core/clock.ts';
 import { describeOffline } from '../models/index.ts';
 import {
   AsyncConversations, LocalEventBus, PostgresEventBus, Runtime, chatWebhookSender, createMetrics, smtpEmailSender,
-  twilioSmsSender, type AsyncDeps, type EventBus, type Metrics,
+  startRetention, twilioSmsSender, type AsyncDeps, type EventBus, type Metrics,
 } from '../runtime/index.ts';
 import { createEmbeddedQueue, createPgBossQueue, openStore, type Store } from '../store/index.ts';
 import { buildApp } from './app.ts';
@@ -69,6 +69,8 @@ export async function startServer(
     closers.push(() => runtime.close());
     await runtime.start();
     const conversations = await startAsync({ settings, config, store, runtime, metrics, logger, clock, closers });
+    const retention = startRetention({ store, queue: conversations.deps.queue, clock, logger, agents: config.agents });
+    closers.push(() => Promise.resolve(retention.stop()));
     const smtp = await startEmailChannel({ config, store, conversations, logger, port: settings.smtpPort, host: settings.smtpHost });
     if (smtp) closers.push(() => smtp.close());
     const secret = exampleSecret(config);

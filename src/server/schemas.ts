@@ -73,3 +73,28 @@ export const endConversationBody = z
 
 export const listSchema = <T extends z.ZodType>(item: T) =>
   z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+
+export const customerSchema = z
+  .object({
+    id: z.string(),
+    name: z.string().optional(),
+    identifiers: z.array(z.object({ type: z.enum(['phone', 'email', 'externalId']), value: z.string() })),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    /** Newest first, at most 100 (page through `GET /v1/conversations?customerId=` for more). */
+    conversations: z.array(conversationSchema).optional(),
+  })
+  .meta({ id: 'Customer' });
+
+/** Exactly one identifier; it is normalised as stored (E.164 phone, lower-case email). */
+export const customerLookupQuery = z
+  .object({
+    phone: z.string().min(1).max(64).optional(),
+    email: z.string().min(1).max(320).optional(),
+    externalId: z.string().min(1).max(256).optional(),
+    token: z.string().optional(),
+  })
+  .strict()
+  .refine((q) => [q.phone, q.email, q.externalId].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of phone, email or externalId',
+  });

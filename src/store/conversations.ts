@@ -59,6 +59,11 @@ export interface ConversationRepository {
   endOrphaned(nodeId: string, reason: EndedReason, atMs: number): Promise<number>;
   /** Deletes the conversation and its items; false for an unknown id. */
   delete(id: string): Promise<boolean>;
+  /**
+   * Retention: deletes the conversations (of `agent`, when given) that ended before `beforeMs`,
+   * with everything hanging off them (items, summaries, deliveries, attachments). Returns the count.
+   */
+  purgeEndedBefore(beforeMs: number, agent?: string): Promise<number>;
   /** The customer's newest async conversation with this agent on this channel that has not ended. */
   findOpenAsync(query: OpenAsyncQuery): Promise<Conversation | undefined>;
   /**
@@ -143,6 +148,16 @@ export function conversationRepository(ex: Executor): ConversationRepository {
       ex.run('conversations.delete', async () => {
         const result = await ex.write((db) => db.deleteFrom('conversations').where('id', '=', id).executeTakeFirst());
         return result.numDeletedRows > 0n;
+      }),
+
+    purgeEndedBefore: (beforeMs, agent) =>
+      ex.run('conversations.purgeEndedBefore', async () => {
+        const result = await ex.write((db) => {
+          let q = db.deleteFrom('conversations').where('status', '=', 'ended').where('ended_at', '<', beforeMs);
+          if (agent !== undefined) q = q.where('agent', '=', agent);
+          return q.executeTakeFirst();
+        });
+        return Number(result.numDeletedRows);
       }),
 
     ...asyncMethods(ex),

@@ -25,12 +25,29 @@ export interface CustomerRepository {
 const TYPES: IdentifierType[] = ['externalId', 'phone', 'email'];
 
 /**
- * Phones are kept as given apart from surrounding spaces (E.164 normalisation comes later);
- * emails are case-insensitive in practice, so they are lower-cased.
+ * Emails are case-insensitive in practice, so they are lower-cased. Phones go to E.164 (`+` and
+ * digits) when that is unambiguous: spaces, dashes, dots and parentheses are dropped; `00` before
+ * the country code becomes `+`; ten digits without a country code are taken as a North American
+ * number (`+1…`, the carriers this platform speaks to first), eleven starting with 1 likewise.
+ * Anything else (letters, extensions, other national formats) is kept as given, trimmed, rather
+ * than guessed: a wrong guess would merge two customers.
  */
 export function normaliseIdentifier(type: IdentifierType, value: string): string {
   const trimmed = value.trim();
-  return type === 'email' ? trimmed.toLowerCase() : trimmed;
+  if (type === 'email') return trimmed.toLowerCase();
+  if (type === 'phone') return normalisePhone(trimmed);
+  return trimmed;
+}
+
+function normalisePhone(raw: string): string {
+  const compact = raw.replace(/[\s().-]/g, '');
+  const m = /^(\+|00)?(\d+)$/.exec(compact);
+  if (!m) return raw;
+  const digits = m[2]!;
+  if (m[1] !== undefined) return digits.length >= 7 && digits.length <= 15 && digits[0] !== '0' ? `+${digits}` : raw;
+  if (digits.length === 10 && /^[2-9]/.test(digits)) return `+1${digits}`;
+  if (digits.length === 11 && digits.startsWith('1')) return `+${digits}`;
+  return raw;
 }
 
 export function identifiersOf(identity: CustomerIdentity): CustomerIdentifier[] {

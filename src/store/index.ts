@@ -10,6 +10,7 @@ import { GroupCommit, sqliteExecutor } from './group-commit.ts';
 import { attachmentRepository, type AttachmentRepository } from './attachments.ts';
 import { itemRepository, type ItemRepository } from './items.ts';
 import { jobRepository, type JobRepository } from './jobs.ts';
+import { memoryRepository, type MemoryRepository } from './memory.ts';
 import { optOutRepository, type OptOutRepository } from './opt-outs.ts';
 import { outboundRepository, type OutboundRepository } from './outbound.ts';
 import { threadRepository, type ThreadRepository } from './threads.ts';
@@ -33,6 +34,8 @@ export { identifiersOf, normaliseIdentifier } from './customers.ts';
 export type { StoreDialect } from './executor.ts';
 export type { AppendResult, ItemListQuery, ItemRepository } from './items.ts';
 export type { JobRecord, JobRepository, JobState, NewJob } from './jobs.ts';
+export type { MemoryRepository, RecallWindow } from './memory.ts';
+export { searchWords } from './memory.ts';
 export type { MigrationResult } from './migrations/index.ts';
 export type { OptOutRepository } from './opt-outs.ts';
 export type { NewOutbound, OutboundCreateResult, OutboundPatch, OutboundRecord, OutboundRepository } from './outbound.ts';
@@ -49,6 +52,8 @@ export interface Repositories {
   readonly outbound: OutboundRepository;
   readonly optOuts: OptOutRepository;
   readonly attachments: AttachmentRepository;
+  /** Conversation summaries and the customer's past messages (customer memory). */
+  readonly memory: MemoryRepository;
   /** The embedded work queue's table (see `createEmbeddedQueue`). */
   readonly jobs: JobRepository;
 }
@@ -97,6 +102,7 @@ function repositories(ex: Executor): Repositories {
     outbound: outboundRepository(ex),
     optOuts: optOutRepository(ex),
     attachments: attachmentRepository(ex),
+    memory: memoryRepository(ex),
     jobs: jobRepository(ex),
   };
 }

@@ -13,6 +13,7 @@ export interface Database {
   opt_outs: OptOutRow;
   attachments: AttachmentRow;
   jobs: JobRow;
+  summaries: SummaryRow;
 }
 
 export interface ConversationRow {
@@ -131,5 +132,17 @@ export interface JobRow {
   backoff_ms: number;
   last_error: string | null;
   locked_until: number | null;
+  created_at: number;
+}
+
+/** 0003_memory: what an ended conversation left for the next one with its customer. */
+export interface SummaryRow {
+  conversation_id: string;
+  customer_id: string;
+  agent: string;
+  channel: string;
+  text: string;
+  /** JSON array of strings. */
+  open_items: string;
   created_at: number;
 }

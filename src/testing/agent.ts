@@ -16,6 +16,7 @@ export function testAgent(overrides: Partial<AgentSpec> = {}): AgentSpec {
       inactivityTimeoutMs: { sms: 86_400_000, email: 86_400_000, chat: 86_400_000 },
       debounceMs: { sms: 0, email: 0, chat: 0 },
     },
+    memory: { recallWindowMs: 14 * 86_400_000, tokenBudget: 1500, verbatimTurns: 6, retentionMs: 365 * 86_400_000 },
     ...overrides,
   };
 }

@@ -13,7 +13,7 @@ export function customerContract(ctx: ContractContext): void {
       expect(c).toMatchObject({ createdAt: T0, updatedAt: T0 });
       expect(c.identifiers).toEqual([
         { type: 'externalId', value: 'crm-42' },
-        { type: 'phone', value: '+1 555 0100' },
+        { type: 'phone', value: '+15550100' },
         { type: 'email', value: 'alice@example.com' },
       ]);
       expect(await ctx.store.customers.get(c.id)).toEqual(c);

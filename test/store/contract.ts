@@ -7,6 +7,7 @@ import { customerContract } from './contract-customers.ts';
 import { itemContract } from './contract-items.ts';
 import { jobContract } from './contract-jobs.ts';
 import { lifecycleContract } from './contract-lifecycle.ts';
+import { memoryContract } from './contract-memory.ts';
 
 /** One database the contract can open any number of stores on (a temp dir, a Postgres schema). */
 export interface StoreFixture {
@@ -42,6 +43,7 @@ export function describeStoreContract(name: string, makeFixture: MakeFixture): v
     asyncConversationContract(ctx);
     channelContract(ctx);
     jobContract(ctx);
+    memoryContract(ctx);
   });
 }
 

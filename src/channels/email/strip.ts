@@ -179,7 +179,8 @@ export function stripQuotedText(text: string): string {
     .split('\n')
     .map((line) => line.replace(/[ \t]+$/, ''));
   const fresh = lines.slice(0, historyStart(lines));
-  const kept = dropSignature(dropOuterQuotes(fresh));
+  // Outer quotes again after the signature is cut: a quote above a bottom signature trails then.
+  const kept = dropOuterQuotes(dropSignature(dropOuterQuotes(fresh)));
   return kept
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')

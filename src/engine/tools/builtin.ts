@@ -1,6 +1,8 @@
 import type { BuiltinToolSpec } from '../../core/agent.ts';
+import type { MemoryHit } from '../../core/memory.ts';
 import type { ToolContext } from '../types.ts';
 import { type ToolOutcome, failure, success } from './outcome.ts';
+import { RECALL_HISTORY, recallHistorySpec, runRecall } from './recall.ts';
 
 export const END_CONVERSATION = 'end_conversation';
 
@@ -8,6 +10,8 @@ export const END_CONVERSATION = 'end_conversation';
 export interface BuiltinHost {
   /** End the conversation once the answer of `turnId` is complete. */
   endAfterTurn(turnId: string, reason: string | undefined): void;
+  /** Search the customer's earlier conversations (`recall_history`). */
+  recall?: (query: string) => Promise<MemoryHit[]>;
 }
 
 /** The built-in tools, as specs the config layer adds to agents. */
@@ -29,6 +33,7 @@ export function builtinToolSpecs(): BuiltinToolSpec[] {
       examples: ['goodbye', 'bye', "that's all, thanks", 'no, that will be all', 'thanks, have a nice day'],
       timeoutMs: 1000,
     },
+    recallHistorySpec(),
   ];
 }
 
@@ -37,7 +42,8 @@ export function runBuiltin(
   args: Record<string, unknown>,
   ctx: ToolContext,
   host: BuiltinHost,
-): ToolOutcome {
+): ToolOutcome | Promise<ToolOutcome> {
+  if (name === RECALL_HISTORY) return runRecall(args, host.recall);
   if (name === END_CONVERSATION) {
     host.endAfterTurn(ctx.turnId, typeof args.reason === 'string' ? args.reason : undefined);
     return success({ ending: true, note: 'The conversation ends after this answer. Say goodbye now.' });

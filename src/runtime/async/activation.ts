@@ -3,7 +3,9 @@ import type { Clock } from '../../core/clock.ts';
 import type { Conversation, Customer, Item } from '../../core/conversation.ts';
 import { OperatorError, errorMessage } from '../../core/errors.ts';
 import type { EngineEvent } from '../../core/events.ts';
+import type { CustomerMemory, MemoryHit } from '../../core/memory.ts';
 import { newId } from '../../core/ids.ts';
+import { answerRecall } from '../memory/recall.ts';
 import type { WorkerPool } from '../pool.ts';
 import type { FromWorker, ToWorker } from '../worker/protocol.ts';
 
@@ -31,6 +33,10 @@ export interface ActivationArgs {
   /** Tool calls and results are stored as they happen (through this callback, in order). */
   onItem: (item: Item) => Promise<unknown>;
   timeoutMs: number;
+  /** The customer's earlier conversations (memory on, known customer). */
+  memory?: CustomerMemory;
+  /** Answers the worker's `recall_history` searches. */
+  recall?: (query: string) => Promise<MemoryHit[]>;
 }
 
 /**
@@ -71,6 +77,7 @@ export async function runActivation(a: ActivationArgs): Promise<ActivationResult
         // `idle` comes after the turn's last event (conversation.end included).
         else if (m.t === 'idle') finish();
         else if (m.t === 'fatal') reject(new OperatorError('server', 'worker_crashed', `${m.code}: ${m.message}`));
+        else if (m.t === 'recall' && a.recall) answerRecall(worker, m.id, () => a.recall!(m.query));
       });
       worker.once('error', (err) => reject(new OperatorError('server', 'worker_crashed', errorMessage(err), { cause: err })));
       worker.once('exit', (code) => reject(new OperatorError('server', 'worker_crashed', `worker exited with code ${code}`)));
@@ -82,6 +89,7 @@ export async function runActivation(a: ActivationArgs): Promise<ActivationResult
         ...(a.customer ? { customer: a.customer } : {}),
         history: a.history,
         greet: false,
+        ...(a.memory ? { memory: a.memory } : {}),
       });
       post({ t: 'input', seq: 1, items: a.input });
     });

@@ -6,7 +6,7 @@ import type { OutboundRecord, QueuedJob, Repositories } from '../../store/index.
 import { messageIdFor } from '../../channels/email/compose.ts';
 import { normalizeMessageId } from '../../channels/email/thread.ts';
 import { splitSms, toPlainSms } from '../../channels/twilio/sms-codec.ts';
-import type { AsyncDeps, ReplyAddress } from './types.ts';
+import { JOB_SEND, type AsyncDeps, type ReplyAddress } from './types.ts';
 
 /** The address of the newest customer message that carries one (proactive events carry one too). */
 export function replyAddressOf(items: Item[]): ReplyAddress | undefined {
@@ -65,6 +65,12 @@ export async function queueDelivery(
 }
 
 const MAX_BACKOFF_MS = 60_000;
+const DONE = ['sent', 'delivered', 'suppressed', 'failed', 'undelivered'];
+
+/** Queues the send of one outbound record. */
+export function queueSend(deps: AsyncDeps, outboundId: string): Promise<string> {
+  return deps.queue.send({ name: JOB_SEND, data: { outboundId }, maxAttempts: 8, backoffMs: 1000 });
+}
 
 /**
  * Sends one outbound record. A record already sent is not sent again (a retried job, a
@@ -72,9 +78,40 @@ const MAX_BACKOFF_MS = 60_000;
  * the record (visible on the item) and thrown so the queue retries with backoff.
  */
 export async function runSendJob(deps: AsyncDeps, job: QueuedJob): Promise<void> {
+  const id = String(job.data.outboundId);
+  // After a restart a record can have two jobs (its own retry and the one `recover` queues); run
+  // them one after the other, so the second sees the first's outcome instead of sending again.
+  const prev = sendsInFlight.get(id) ?? Promise.resolve();
+  const run = prev.then(() => sendRecord(deps, job, id));
+  const tail = run.catch(() => undefined);
+  sendsInFlight.set(id, tail);
+  try {
+    await run;
+  } finally {
+    if (sendsInFlight.get(id) === tail) sendsInFlight.delete(id);
+  }
+}
+
+const sendsInFlight = new Map<string, Promise<unknown>>();
+
+/**
+ * The parts of a long SMS leave one after the other, each once the one before is done (sent or
+ * given up): sent concurrently they would reach the customer in any order. Only the first part is
+ * queued with the reply; each part queues the next.
+ */
+async function sendRecord(deps: AsyncDeps, job: QueuedJob, id: string): Promise<void> {
+  const rec = await deps.store.outbound.get(id);
+  if (!rec || DONE.includes(rec.status)) return;
+  const parts = rec.part > 0 || rec.channel === 'sms' ? await deps.store.outbound.listByItem(rec.itemId) : [rec];
+  const before = parts.find((p) => p.part === rec.part - 1);
+  if (before && !DONE.includes(before.status)) return; // queued again when that part is done
+  await attempt(deps, job, rec);
+  const next = parts.find((p) => p.part === rec.part + 1);
+  if (next) await queueSend(deps, next.id);
+}
+
+async function attempt(deps: AsyncDeps, job: QueuedJob, rec: OutboundRecord): Promise<void> {
   const { store, clock } = deps;
-  const rec = await store.outbound.get(String(job.data.outboundId));
-  if (!rec || ['sent', 'delivered', 'suppressed', 'failed', 'undelivered'].includes(rec.status)) return;
   if (rec.channel === 'sms' && (await store.optOuts.has('sms', rec.to))) {
     await store.outbound.update(rec.id, { status: 'suppressed', lastError: 'recipient opted out (STOP)' }, clock.now());
     return;

@@ -3,7 +3,8 @@ import type { Conversation, CustomerIdentity, EndedReason, Item } from '../../co
 import { OperatorError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import type { QueuedJob } from '../../store/index.ts';
-import { runSendJob } from './delivery.ts';
+import { summariseConversation } from '../memory/summarise.ts';
+import { queueSend, runSendJob } from './delivery.ts';
 import { acceptInbound, agentOrThrow, scheduleTimeout, scheduleTurn, type Accepted } from './inbound.ts';
 import { PROACTIVE_EVENT, runTurnJob } from './turn-job.ts';
 import { JOB_SEND, JOB_TIMEOUT, JOB_TURN, type AsyncDeps, type InboundMessage, type ReplyAddress } from './types.ts';
@@ -67,15 +68,17 @@ export class AsyncConversations {
       id: newId('conv', now), agent: agent.id, channel: req.channel, mode: 'async', status: 'suspended',
       customerId: customer.id, context: req.context ?? {}, createdAt: now, updatedAt: now, lastActivityAt: now,
     };
+    // API.md: only on sms/email does the agent write first; an empty chat waits for the customer.
+    const proactive = req.channel !== 'chat';
     const event: Item = {
       id: newId('itm', now), conversationId: conv.id, role: 'system', type: 'event', text: PROACTIVE_EVENT,
       interrupted: false, data: { reply: req.reply }, createdAt: now,
     };
     await store.transaction(async (tx) => {
       await tx.conversations.create(conv);
-      await tx.items.append(event);
+      if (proactive) await tx.items.append(event);
     });
-    await scheduleTurn(this.deps, conv.id, now);
+    if (proactive) await scheduleTurn(this.deps, conv.id, now);
     await scheduleTimeout(this.deps, conv.id, agent, req.channel);
     return conv;
   }
@@ -84,6 +87,7 @@ export class AsyncConversations {
   async end(id: string, reason: EndedReason): Promise<void> {
     const r = await this.deps.store.conversations.end(id, reason, this.deps.clock.now());
     if (r?.ended) this.deps.events.publish({ conversationId: id, kind: 'status', status: 'ended', endedReason: reason });
+    if (r?.ended) await summariseConversation(this.deps.store, id, this.deps.logger);
   }
 
   private async onTimeout(job: QueuedJob): Promise<void> {
@@ -100,10 +104,10 @@ export class AsyncConversations {
 
   /** After a crash: turns that never ran and deliveries never confirmed are queued again. */
   private async recover(): Promise<void> {
-    const { store, clock, queue } = this.deps;
+    const { store, clock } = this.deps;
     for (const id of await store.conversations.listNeedingTurn(1000)) await scheduleTurn(this.deps, id, clock.now());
     for (const rec of await store.outbound.listDue(clock.now(), 1000)) {
-      await queue.send({ name: JOB_SEND, data: { outboundId: rec.id }, maxAttempts: 8, backoffMs: 1000 });
+      await queueSend(this.deps, rec.id);
     }
   }
 }

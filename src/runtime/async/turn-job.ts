@@ -1,11 +1,14 @@
 import type { AgentSpec, AsyncChannel } from '../../core/agent.ts';
 import type { Conversation, Item } from '../../core/conversation.ts';
+import type { CustomerMemory } from '../../core/memory.ts';
 import { errorMessage } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { renderTemplate, templateVars } from '../../engine/index.ts';
 import type { QueuedJob } from '../../store/index.ts';
 import { runActivation, type ActivationResult } from './activation.ts';
-import { queueDelivery } from './delivery.ts';
+import { activationMemory } from '../memory/recall.ts';
+import { summariseConversation } from '../memory/summarise.ts';
+import { queueDelivery, queueSend } from './delivery.ts';
 import { agentOrThrow, scheduleTimeout, scheduleTurn } from './inbound.ts';
 import type { AsyncDeps } from './types.ts';
 
@@ -69,18 +72,23 @@ async function answer(deps: AsyncDeps, conv: Conversation, agent: AgentSpec, pen
   const started = clock.monotonic();
   await setStatus(deps, conv, 'active');
   const all = await store.items.list(conv.id);
-  const firstPending = pending[0]!.id;
-  const history = all.filter((i) => i.id < firstPending);
+  // Context is everything but the texts still awaiting an answer. Not "everything before the first
+  // pending text": a text that arrived during the previous turn is stored before that turn's answer,
+  // and a cut-off there would hide the answer from this turn.
+  const unanswered = all.filter((i) => conv.answeredThrough === undefined || i.id > conv.answeredThrough);
+  const waiting = new Set(awaitingAnswer(unanswered).map((i) => i.id));
+  const history = all.filter((i) => !waiting.has(i.id));
   const customer = conv.customerId ? await store.customers.get(conv.customerId) : undefined;
+  const memory = await activationMemory(store, { agent, customerId: conv.customerId, conversationId: conv.id, nowMs: clock.now() }, deps.logger);
   let result: ActivationResult;
   const proactive = pending.length === 1 && pending[0]!.type === 'event' && agent.greeting;
   if (proactive) {
-    result = greetingResult(agent, conv, customer, clock);
+    result = greetingResult(agent, conv, customer, clock, memory.memory);
   } else {
     try {
       result = await runActivation({
         pool: deps.pool, clock, agent, conversation: conv, ...(customer ? { customer } : {}),
-        history, input: pending, timeoutMs: agent.turnTimeoutMs + 5_000,
+        history, input: pending, timeoutMs: agent.turnTimeoutMs + 5_000, ...memory,
         onItem: (item) => store.items.append(item).then((r) => deps.events.publish({ conversationId: conv.id, kind: 'item', itemId: r.item.id })),
       });
     } catch (err) {
@@ -94,8 +102,8 @@ async function answer(deps: AsyncDeps, conv: Conversation, agent: AgentSpec, pen
   await commitAnswer(deps, conv, agent, pending, result, clock.monotonic() - started);
 }
 
-function greetingResult(agent: AgentSpec, conv: Conversation, customer: Awaited<ReturnType<AsyncDeps['store']['customers']['get']>>, clock: AsyncDeps['clock']): ActivationResult {
-  const vars = templateVars({ agent, conversation: conv, ...(customer ? { customer } : {}), clock });
+function greetingResult(agent: AgentSpec, conv: Conversation, customer: Awaited<ReturnType<AsyncDeps['store']['customers']['get']>>, clock: AsyncDeps['clock'], memory?: CustomerMemory): ActivationResult {
+  const vars = templateVars({ agent, conversation: conv, ...(customer ? { customer } : {}), ...(memory ? { memory } : {}), clock });
   return { turnId: newId('turn'), text: renderTemplate(agent.greeting ?? '', vars).trim(), endRequested: false, metrics: { durationMs: 0, steps: 0 } };
 }
 
@@ -131,10 +139,12 @@ async function commitAnswer(
   });
   deps.metrics.turnDurationSeconds.observe({ agent: agent.id, channel: conv.channel, interrupted: 'false' }, durationMs / 1000);
   if (item) deps.events.publish({ conversationId: conv.id, kind: 'item', itemId: item.id });
-  for (const id of outboundIds) await deps.queue.send({ name: 'message.send', data: { outboundId: id }, maxAttempts: 8, backoffMs: 1000 });
+  // One record per part, in order: the first part queues the next once it is sent.
+  if (outboundIds[0]) await queueSend(deps, outboundIds[0]);
   if (result.endRequested) {
     const ended = await store.conversations.end(conv.id, 'agent', now);
     if (ended?.ended) deps.events.publish({ conversationId: conv.id, kind: 'status', status: 'ended', endedReason: 'agent' });
+    if (ended?.ended) await summariseConversation(store, conv.id, deps.logger);
   } else {
     deps.events.publish({ conversationId: conv.id, kind: 'status', status: 'suspended' });
     await scheduleTimeout(deps, conv.id, agent, conv.channel as AsyncChannel);

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadConfig, type OperatorConfig } from '../../config/index.ts';
 import { systemClock } from '../../core/clock.ts';
 import type { Item } from '../../core/conversation.ts';
+import type { MemoryHit } from '../../core/memory.ts';
 import { errorMessage } from '../../core/errors.ts';
 import { createSession, type ConversationSession, type ToolFunction } from '../../engine/index.ts';
 import { createModel } from '../../models/index.ts';
@@ -46,6 +47,17 @@ async function drain(): Promise<void> {
   send({ t: 'idle' });
 }
 
+/** `recall_history` searches run on the main thread (it has the store): request, then await the answer. */
+const recalls = new Map<number, PromiseWithResolvers<MemoryHit[]>>();
+let recallSeq = 0;
+function recall(query: string): Promise<MemoryHit[]> {
+  const id = ++recallSeq;
+  const waiting = Promise.withResolvers<MemoryHit[]>();
+  recalls.set(id, waiting);
+  send({ t: 'recall', id, query });
+  return waiting.promise;
+}
+
 function fatal(code: string, err: unknown): void {
   send({ t: 'fatal', code, message: errorMessage(err) });
 }
@@ -59,6 +71,7 @@ function onMessage(m: ToWorker): void {
         conversation: m.conversation,
         ...(m.customer ? { customer: m.customer } : {}),
         history: m.history,
+        ...(m.memory ? { memory: m.memory, recall } : {}),
         model: createModel(m.agent.model, { agent: m.agent, clock: systemClock }),
         functions,
         clock: systemClock,
@@ -72,6 +85,13 @@ function onMessage(m: ToWorker): void {
       pendingSeq = m.seq;
       drain().catch((err: unknown) => fatal('turn_failed', err));
       return;
+    case 'recall.result': {
+      const waiting = recalls.get(m.id);
+      recalls.delete(m.id);
+      if (m.error !== undefined) waiting?.reject(new Error(m.error));
+      else waiting?.resolve(m.hits);
+      return;
+    }
     case 'interrupt':
       session?.interrupt(m.kind, m.delivered);
       return;

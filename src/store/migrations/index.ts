@@ -3,6 +3,7 @@ import { errorMessage } from '../../core/errors.ts';
 import type { StoreDialect } from '../executor.ts';
 import { init } from './0001_init.ts';
 import { asyncConversations } from './0002_async.ts';
+import { memory } from './0003_memory.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run (`NNNN_what`); a released migration
@@ -12,6 +13,7 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '0001_init': init(dialect),
     '0002_async': asyncConversations(dialect),
+    '0003_memory': memory(dialect),
   };
 }
 
