@@ -84,7 +84,10 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 20_00
   const output: string[] = [];
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`server did not start:\n${output.join('')}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // not left running behind the failed test
+      rej(new Error(`server did not start:\n${output.join('')}`));
+    }, timeoutMs);
     const onData = (buf: Buffer): void => {
       const text = buf.toString();
       output.push(text);

@@ -76,6 +76,13 @@ function runChat(opts: { url: string; agent: string; customer: Record<string, st
     const rl = createInterface({ input: process.stdin, output: out, prompt: 'you> ' });
     let answering = false;
     let exitCode = 0;
+    // Lines typed (or piped) before the session has started wait for it instead of being lost.
+    let started = false;
+    const waiting: string[] = [];
+    const say = (text: string): void => {
+      if (started) send({ type: 'user.message', text });
+      else waiting.push(text);
+    };
     const send = (m: object): void => {
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m));
     };
@@ -96,6 +103,8 @@ function runChat(opts: { url: string; agent: string; customer: Record<string, st
       const m = JSON.parse(String(ev.data)) as ServerMessage;
       switch (m.type) {
         case 'session.started':
+          started = true;
+          for (const text of waiting.splice(0)) send({ type: 'user.message', text });
           out.write(`Connected to ${opts.agent} (conversation ${m.conversationId}). Ctrl-C to end.\n`);
           break;
         case 'agent.delta':
@@ -132,7 +141,7 @@ function runChat(opts: { url: string; agent: string; customer: Record<string, st
     rl.on('line', (line) => {
       const text = line.trim();
       if (text === '/quit' || text === '/exit') return end();
-      if (text) send({ type: 'user.message', text });
+      if (text) say(text);
       else rl.prompt();
     });
     rl.on('SIGINT', end);
