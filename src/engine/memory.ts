@@ -93,8 +93,13 @@ export function fitMemory(memory: CustomerMemory, tokenBudget: number): Customer
 /** `{{memory.…}}` template values (greetings): empty strings when nothing is known. */
 export function memoryVars(memory: CustomerMemory | undefined): Record<string, unknown> {
   const last = memory?.summaries[0];
+  const known = memory !== undefined && (memory.summaries.length > 0 || memory.lastTurns.length > 0);
+  // The summary's first sentence quotes the customer (engine/summary.ts writes it so).
+  const wanted = last ? /^The customer wrote: "([^"]*)"/.exec(last.text)?.[1] : undefined;
   return {
-    known: memory !== undefined && (memory.summaries.length > 0 || memory.lastTurns.length > 0),
+    known,
+    /** A customer-facing sentence for greetings, ending in a space; empty for a new customer. */
+    recap: wanted ? `Welcome back! Last time you wrote to us about "${wanted}". ` : known ? 'Welcome back! ' : '',
     lastSummary: last?.text ?? '',
     lastOpenItems: last?.openItems.join(' ') ?? '',
     lastChannel: last?.channel ?? memory?.lastConversation?.channel ?? '',

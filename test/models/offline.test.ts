@@ -147,6 +147,13 @@ describe('offline model: conversation', () => {
     expect(r.finish?.finishReason.unified).toBe('stop');
   });
 
+  it('leaves out success flags, and says plainly when nothing was found', async () => {
+    const hit = await run(afterToolResult('get_order_status', { type: 'json', value: { found: true, orderId: 'A1', status: 'shipped' } }));
+    expect(hit.text).toBe('Here is what I found: order id A1, status shipped.');
+    const miss = await run(afterToolResult('get_order_status', { type: 'json', value: { found: false, orderId: 'A9', message: 'No order A9 was found' } }));
+    expect(miss.text).toBe("I couldn't find that: No order A9 was found.");
+  });
+
   it('describes nested objects and arrays, and text results that hold JSON', async () => {
     const value = { order: { id: 'A1', items: [{ sku: 'X', qty: 2 }, { sku: 'Y', qty: 1 }], giftWrap: false }, tags: ['a', 'b', 'c'] };
     const r = await run(afterToolResult('get_order_status', { type: 'text', value: JSON.stringify(value) }));

@@ -176,5 +176,15 @@ function describeFound(value: unknown, toolName: string): string {
     (isPlainObject(value) && Object.keys(value).length === 0);
   if (empty) return `Done: ${humanize(toolName)} finished with nothing to report.`;
   if (value === true || isBareSuccess(value)) return `Done: ${humanize(toolName)} went through.`;
+  if (isPlainObject(value) && (value.found === false || value.ok === false || value.success === false)) {
+    const { found: _f, ok: _o, success: _s, ...rest } = value;
+    const detail = typeof rest.message === 'string' ? rest.message : describeValue(rest);
+    return sentence(`I couldn't find that: ${detail}`);
+  }
+  if (isPlainObject(value)) {
+    // Flags that only say "it worked" add nothing to a spoken or written answer.
+    const rest = Object.fromEntries(Object.entries(value).filter(([k, v]) => !(['found', 'ok', 'success'].includes(k) && v === true)));
+    if (Object.keys(rest).length > 0) return sentence(`Here is what I found: ${describeValue(rest)}`);
+  }
   return sentence(`Here is what I found: ${describeValue(value)}`);
 }
