@@ -95,7 +95,11 @@ export interface Conversation {
   nodeId?: string;
   /** Last inbound or outbound message (async conversations time out from here). */
   lastActivityAt?: number;
-  /** Async: the newest user item a completed turn has answered; later ones are still to answer. */
+  /**
+   * Async, before migration 0004: the newest user item a completed turn had answered. No longer
+   * written: what awaits an answer is marked per item (`items.listAwaitingAnswer`), since ids minted
+   * by two nodes' clocks interleave.
+   */
   answeredThrough?: string;
   createdAt: number;
   updatedAt: number;

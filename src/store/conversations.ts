@@ -1,6 +1,8 @@
 import type { Channel, Conversation, ConversationStatus, EndedReason } from '../core/conversation.ts';
 import { checkLimit, decodeCursor, encodeCursor } from './cursor.ts';
-import { invalidRequest } from './errors.ts';
+import { OperatorError } from '../core/errors.ts';
+import { invalidRequest, isUniqueViolation } from './errors.ts';
+import { ONE_OPEN_ASYNC_INDEX } from './migrations/0004_async_reliability.ts';
 import type { Executor } from './executor.ts';
 import { conversationToRow, rowToConversation } from './rows.ts';
 import type { ConversationRow } from './schema.ts';
@@ -45,6 +47,11 @@ export interface EndResult {
 }
 
 export interface ConversationRepository {
+  /**
+   * Fails with `conflict`/`conversation_open` when it would be the customer's second open async
+   * conversation with this agent on this SMS or email channel (cluster-wide: a unique index), so
+   * the caller can find the open one and use it.
+   */
   create(conversation: Conversation): Promise<Conversation>;
   get(id: string): Promise<Conversation | undefined>;
   /** Newest first. */
@@ -76,22 +83,16 @@ export interface ConversationRepository {
   /** Gives the lease back if `owner` holds it; otherwise does nothing. */
   releaseLease(id: string, owner: string): Promise<void>;
   /**
-   * Crash recovery: ids of async conversations, not ended, with an item awaiting an answer newer
-   * than `answeredThrough` (any, when it is unset). Awaiting an answer: a user message, or a system
-   * event (proactive outreach), as the runtime's `awaitingAnswer`. Oldest conversation first.
+   * Crash recovery: ids of async conversations, not ended, with an item awaiting an answer (a user
+   * message, or a system event: proactive outreach) that no committed turn has answered
+   * (`items.listAwaitingAnswer`). Oldest conversation first.
    */
   listNeedingTurn(limit: number): Promise<string[]>;
 }
 
 export function conversationRepository(ex: Executor): ConversationRepository {
   return {
-    create: (conversation) =>
-      ex.run('conversations.create', async () => {
-        const row = await ex.write((db) =>
-          db.insertInto('conversations').values(conversationToRow(conversation)).returningAll().executeTakeFirstOrThrow(),
-        );
-        return rowToConversation(row);
-      }),
+    create: (conversation) => ex.run('conversations.create', () => create(ex, conversation)),
 
     get: (id) =>
       ex.run('conversations.get', async () => {
@@ -235,7 +236,7 @@ function asyncMethods(ex: Executor): AsyncMethods {
                     eb.and([eb('i.role', '=', 'system'), eb('i.type', '=', 'event')]),
                   ]),
                 )
-                .where((eb) => eb.or([eb('c.answered_through', 'is', null), eb('i.id', '>', eb.ref('c.answered_through'))])),
+                .where('i.answered_turn', 'is', null),
             ),
           )
           .orderBy('c.id', 'asc')
@@ -244,6 +245,31 @@ function asyncMethods(ex: Executor): AsyncMethods {
         return rows.map((r) => r.id);
       }),
   };
+}
+
+async function create(ex: Executor, conversation: Conversation): Promise<Conversation> {
+  try {
+    const row = await ex.write((db) =>
+      db.insertInto('conversations').values(conversationToRow(conversation)).returningAll().executeTakeFirstOrThrow(),
+    );
+    return rowToConversation(row);
+  } catch (err) {
+    if (!isOpenAsyncConflict(err)) throw err;
+    throw new OperatorError(
+      'conflict', 'conversation_open',
+      `The customer already has an open ${conversation.channel} conversation with agent "${conversation.agent}"`,
+      { cause: err },
+    );
+  }
+}
+
+/** The unique index of 0004 refused the row: another open async conversation exists (maybe just created elsewhere). */
+function isOpenAsyncConflict(err: unknown): boolean {
+  if (!isUniqueViolation(err)) return false;
+  const e = err as { constraint?: unknown; message?: unknown };
+  if (e.constraint === ONE_OPEN_ASYNC_INDEX) return true; // Postgres names the index
+  // SQLite names the columns: "UNIQUE constraint failed: conversations.customer_id, conversations.agent, …"
+  return typeof e.message === 'string' && e.message.includes('conversations.customer_id');
 }
 
 async function list(ex: Executor, query: ConversationListQuery): Promise<Page<Conversation>> {

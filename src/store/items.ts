@@ -1,7 +1,9 @@
+import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
 import type { Item, ItemRole } from '../core/conversation.ts';
 import { invalidRequest } from './errors.ts';
 import type { Db, Executor } from './executor.ts';
 import { itemToRow, rowToItem } from './rows.ts';
+import type { Database } from './schema.ts';
 
 export interface AppendResult {
   /** The stored item: the new one, or for a duplicate `externalId` the one stored first. */
@@ -28,6 +30,16 @@ export interface ItemRepository {
   get(id: string): Promise<Item | undefined>;
   /** The conversation's items after `afterId` (all when undefined), oldest first, optionally of one role. */
   listAfter(conversationId: string, afterId: string | undefined, filter?: { role?: ItemRole }): Promise<Item[]>;
+  /**
+   * Async conversations: the customer messages (and proactive-outreach events: system events) no
+   * committed turn has answered yet, oldest first, whatever their ids (see `markAnswered`).
+   */
+  listAwaitingAnswer(conversationId: string): Promise<Item[]>;
+  /**
+   * Records that turn `turnId` answered these items; items already answered (by another turn) are
+   * left alone. Returns how many this call marked.
+   */
+  markAnswered(ids: readonly string[], turnId: string): Promise<number>;
 }
 
 export function itemRepository(ex: Executor): ItemRepository {
@@ -62,7 +74,42 @@ export function itemRepository(ex: Executor): ItemRepository {
         const rows = await q.orderBy('id', 'asc').execute();
         return rows.map(rowToItem);
       }),
+
+    listAwaitingAnswer: (conversationId) =>
+      ex.run('items.listAwaitingAnswer', async () => {
+        const rows = await ex.db
+          .selectFrom('items')
+          .selectAll()
+          .where('conversation_id', '=', conversationId)
+          .where('answered_turn', 'is', null)
+          .where((eb) => awaitsAnswer(eb))
+          .orderBy('id', 'asc')
+          .execute();
+        return rows.map(rowToItem);
+      }),
+
+    markAnswered: (ids, turnId) =>
+      ex.run('items.markAnswered', async () => {
+        if (ids.length === 0) return 0;
+        const result = await ex.write((db) =>
+          db
+            .updateTable('items')
+            .set({ answered_turn: turnId })
+            .where('id', 'in', [...ids])
+            .where('answered_turn', 'is', null)
+            .executeTakeFirst(),
+        );
+        return Number(result.numUpdatedRows);
+      }),
   };
+}
+
+/** An item a turn answers: a customer message, or a system event (proactive outreach). */
+function awaitsAnswer(eb: ExpressionBuilder<Database, 'items'>): Expression<SqlBool> {
+  return eb.or([
+    eb.and([eb('role', '=', 'user'), eb('type', '=', 'message')]),
+    eb.and([eb('role', '=', 'system'), eb('type', '=', 'event')]),
+  ]);
 }
 
 async function append(db: Db, item: Item): Promise<AppendResult> {

@@ -1,8 +1,9 @@
+import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
 import type { Channel, DeliveryStatus } from '../core/conversation.ts';
 import { newId, type IdPrefix } from '../core/ids.ts';
 import { invalidRequest } from './errors.ts';
 import type { Db, Executor } from './executor.ts';
-import type { OutboundRow } from './schema.ts';
+import type { Database, OutboundRow } from './schema.ts';
 
 /**
  * What must be sent for an agent message on an async channel, recorded before it leaves
@@ -28,13 +29,19 @@ export interface OutboundRecord {
   nextAttemptAt?: number;
   createdAt: number;
   updatedAt: number;
+  /** While `sending`: who claimed the record (`claim`) and until when. */
+  claimOwner?: string;
+  claimUntil?: number;
 }
 
 /** A record to create: `id` (default `out_…`), `status` ('pending'), `attempts` (0), `updatedAt` (createdAt) may be left out. */
 export type NewOutbound = Omit<OutboundRecord, 'id' | 'status' | 'attempts' | 'updatedAt'> &
   Partial<Pick<OutboundRecord, 'id' | 'status' | 'attempts' | 'updatedAt'>>;
 
-/** Fields that change while delivering; null clears an optional one. */
+/**
+ * Fields that change while delivering; null clears an optional one. Setting a status other than
+ * `sending` (an outcome) also clears the claim.
+ */
 export interface OutboundPatch {
   status?: DeliveryStatus;
   attempts?: number;
@@ -57,8 +64,25 @@ export interface OutboundRepository {
   listByItem(itemId: string): Promise<OutboundRecord[]>;
   /** Oldest first. */
   listByConversation(conversationId: string): Promise<OutboundRecord[]>;
-  /** Records still to send ('pending' or 'retrying') whose next attempt is due, oldest first. */
+  /**
+   * Records still to send whose next attempt is due, oldest first: 'pending' or 'retrying' (next
+   * attempt due), and 'sending' whose claim has expired or was released (its sender died).
+   */
   listDue(nowMs: number, limit: number): Promise<OutboundRecord[]>;
+  /**
+   * Takes the record for sending, atomically across processes (one conditional UPDATE): granted
+   * when it is 'pending' or 'retrying' and due, or 'sending' with an expired (or released) claim.
+   * The record becomes 'sending', owned by `owner` until `nowMs + leaseMs`, with `attempts` + 1.
+   * Returns the claimed record, or undefined when it is not claimable (sent, given up, claimed by
+   * a live sender, not due yet) or unknown. `attempts` > 1 on the result means an earlier attempt
+   * started: it may have reached the provider.
+   */
+  claim(id: string, owner: string, nowMs: number, leaseMs: number): Promise<OutboundRecord | undefined>;
+  /**
+   * Releases the claims `owner` holds on records still 'sending' (a node restarting: its previous
+   * run died mid-send), so they are due again. Returns the count.
+   */
+  releaseClaims(owner: string): Promise<number>;
   /** Undefined for an unknown id. */
   update(id: string, patch: OutboundPatch, atMs: number): Promise<OutboundRecord | undefined>;
   /** The record the provider knows by this id (status callbacks). */
@@ -92,12 +116,42 @@ export function outboundRepository(ex: Executor): OutboundRepository {
           throw invalidRequest('invalid_limit', `limit must be a positive integer, got ${limit}`);
         }
         const rows = await select()
-          .where('status', 'in', ['pending', 'retrying'])
-          .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', nowMs)]))
+          .where((eb) => claimable(eb, nowMs))
           .orderBy('id', 'asc')
           .limit(limit)
           .execute();
         return rows.map(rowToOutbound);
+      }),
+
+    claim: (id, owner, nowMs, leaseMs) =>
+      ex.run('outbound.claim', async () => {
+        // One conditional UPDATE: the row lock (Postgres) or the write lock (SQLite) makes the
+        // check and the take one step, so two nodes cannot both claim the record.
+        const row = await ex.write((db) =>
+          db
+            .updateTable('outbound')
+            .set((eb) => ({
+              status: 'sending', claim_owner: owner, claim_until: nowMs + leaseMs, attempts: eb('attempts', '+', 1), updated_at: nowMs,
+            }))
+            .where('id', '=', id)
+            .where((eb) => claimable(eb, nowMs))
+            .returningAll()
+            .executeTakeFirst(),
+        );
+        return row && rowToOutbound(row);
+      }),
+
+    releaseClaims: (owner) =>
+      ex.run('outbound.releaseClaims', async () => {
+        const result = await ex.write((db) =>
+          db
+            .updateTable('outbound')
+            .set({ claim_owner: null, claim_until: null })
+            .where('status', '=', 'sending')
+            .where('claim_owner', '=', owner)
+            .executeTakeFirst(),
+        );
+        return Number(result.numUpdatedRows);
       }),
 
     update: (id, patch, atMs) =>
@@ -114,6 +168,17 @@ export function outboundRepository(ex: Executor): OutboundRepository {
         return row && rowToOutbound(row);
       }),
   };
+}
+
+/** Due to send at `nowMs`: to send and due, or being sent by nobody alive (claim expired or released). */
+function claimable(eb: ExpressionBuilder<Database, 'outbound'>, nowMs: number): Expression<SqlBool> {
+  return eb.or([
+    eb.and([
+      eb('status', 'in', ['pending', 'retrying']),
+      eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', nowMs)]),
+    ]),
+    eb.and([eb('status', '=', 'sending'), eb.or([eb('claim_until', 'is', null), eb('claim_until', '<=', nowMs)])]),
+  ]);
 }
 
 async function create(db: Db, rec: NewOutbound): Promise<OutboundCreateResult> {
@@ -154,6 +219,8 @@ function outboundToRow(r: NewOutbound): OutboundRow {
     next_attempt_at: r.nextAttemptAt ?? null,
     created_at: r.createdAt,
     updated_at: r.updatedAt ?? r.createdAt,
+    claim_owner: null,
+    claim_until: null,
   };
 }
 
@@ -176,12 +243,18 @@ function rowToOutbound(r: OutboundRow): OutboundRecord {
   if (r.provider_id !== null) o.providerId = r.provider_id;
   if (r.last_error !== null) o.lastError = r.last_error;
   if (r.next_attempt_at !== null) o.nextAttemptAt = Number(r.next_attempt_at);
+  if (r.claim_owner !== null) o.claimOwner = r.claim_owner;
+  if (r.claim_until !== null) o.claimUntil = Number(r.claim_until);
   return o;
 }
 
 function patchToRow(patch: OutboundPatch, atMs: number): Partial<OutboundRow> {
   const row: Partial<OutboundRow> = { updated_at: atMs };
   if (patch.status !== undefined) row.status = patch.status;
+  if (patch.status !== undefined && patch.status !== 'sending') {
+    row.claim_owner = null;
+    row.claim_until = null;
+  }
   if (patch.attempts !== undefined) row.attempts = patch.attempts;
   if (patch.providerId !== undefined) row.provider_id = patch.providerId;
   if (patch.lastError !== undefined) row.last_error = patch.lastError;

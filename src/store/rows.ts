@@ -72,6 +72,7 @@ export function itemToRow(i: Item): ItemRow {
     external_id: i.externalId ?? null,
     metrics: i.metrics === undefined ? null : JSON.stringify(i.metrics),
     created_at: i.createdAt,
+    answered_turn: null,
   };
 }
 

@@ -32,7 +32,7 @@ export interface ConversationRow {
   ended_at: number | null;
   /** 0002_async. */
   last_activity_at: number | null;
-  /** Item id: the newest user item a completed turn answered. */
+  /** Item id: the newest user item a completed turn answered (before 0004; now `items.answered_turn`). */
   answered_through: string | null;
   /** Who runs the conversation's turn right now (one writer, DESIGN.md rule 5), and until when. */
   lease_owner: string | null;
@@ -59,6 +59,11 @@ export interface ItemRow {
   /** JSON object. */
   metrics: string | null;
   created_at: number;
+  /**
+   * 0004: the turn that answered this customer message (or proactive event); null while it awaits
+   * an answer (and on items that never need one).
+   */
+  answered_turn: string | null;
 }
 
 export interface CustomerRow {
@@ -99,6 +104,9 @@ export interface OutboundRow {
   next_attempt_at: number | null;
   created_at: number;
   updated_at: number;
+  /** 0004: who is sending the record ('sending') and until when; another node may take over after. */
+  claim_owner: string | null;
+  claim_until: number | null;
 }
 
 export interface OptOutRow {

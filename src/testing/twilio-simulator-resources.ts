@@ -135,3 +135,51 @@ export function callJson(c: SimulatedCall, updatedAt: number): Record<string, un
 export function segmentsOf(body: string): number {
   return Math.max(1, smsSegments(body));
 }
+
+/**
+ * `GET …/Messages.json`: Twilio's list of messages, newest first, filtered by `To`, `From` and the
+ * day they were sent (`DateSent`, `DateSent<`, `DateSent>`: YYYY-MM-DD, inclusive, or an ISO
+ * instant), in pages of `PageSize` (default 50, at most 1000) numbered by `Page` from 0, with
+ * Twilio's paging fields. The simulator dates a message's sending at its creation.
+ */
+export function messageListJson(
+  all: readonly SimulatedMessage[], params: Record<string, string | string[]>, accountSid: string, now: number,
+): { status: number; json: unknown } {
+  const one = (k: string): string | undefined => (Array.isArray(params[k]) ? params[k][0] : params[k]);
+  const bounds = (k: string): [number, number] | undefined | 'invalid' => {
+    const v = one(k);
+    if (v === undefined) return undefined;
+    const ms = Date.parse(v);
+    if (!Number.isFinite(ms)) return 'invalid';
+    return /^\d{4}-\d{2}-\d{2}$/.test(v) ? [ms, ms + 86_400_000 - 1] : [ms, ms];
+  };
+  const on = bounds('DateSent');
+  const before = bounds('DateSent<');
+  const after = bounds('DateSent>');
+  if (on === 'invalid' || before === 'invalid' || after === 'invalid') return { status: 400, json: errorJson(400, 20001, 'Invalid DateSent filter') };
+  const pageSize = Math.min(Math.max(Number(one('PageSize') ?? 50) || 50, 1), 1000);
+  const page = Math.max(Number(one('Page') ?? 0) || 0, 0);
+  const matching = all
+    .filter((m) => (one('To') === undefined || m.to === one('To')) && (one('From') === undefined || m.from === one('From')))
+    .filter((m) => (!on || (m.createdAt >= on[0] && m.createdAt <= on[1])) && (!before || m.createdAt <= before[1]) && (!after || m.createdAt >= after[0]))
+    .sort((a, b) => b.createdAt - a.createdAt);
+  const slice = matching.slice(page * pageSize, (page + 1) * pageSize);
+  const filters = new URLSearchParams();
+  for (const k of ['To', 'From', 'DateSent', 'DateSent<', 'DateSent>']) if (one(k) !== undefined) filters.set(k, one(k)!);
+  filters.set('PageSize', String(pageSize));
+  const uri = (p: number) => `/${API_VERSION}/Accounts/${accountSid}/Messages.json?${filters.toString()}&Page=${p}`;
+  return {
+    status: 200,
+    json: {
+      messages: slice.map((m) => messageJson(m, now)),
+      start: page * pageSize,
+      end: page * pageSize + Math.max(slice.length - 1, 0),
+      page,
+      page_size: pageSize,
+      uri: uri(page),
+      first_page_uri: uri(0),
+      previous_page_uri: page > 0 ? uri(page - 1) : null,
+      next_page_uri: matching.length > (page + 1) * pageSize ? `${uri(page + 1)}&PageToken=PA${page + 1}` : null,
+    },
+  };
+}

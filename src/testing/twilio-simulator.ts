@@ -8,6 +8,7 @@ import {
   errorJson,
   injectedError,
   messageJson,
+  messageListJson,
   segmentsOf,
   twilioSid,
   type SimulatedCall,
@@ -22,8 +23,9 @@ export type { SimulatedCall, SimulatedCallUpdate, SimulatedMessage } from './twi
 
 /**
  * Twilio's REST API on 127.0.0.1, for tests and `operator sms` (protocols.md §7.2): Basic auth,
- * form bodies, `Messages.json` 201, `Calls.json` 201, `Calls/{Sid}.json` 200, Twilio's error JSON,
- * and signed status callbacks. Point the server at it with `TWILIO_API_URL=<sim.url>`.
+ * form bodies, `Messages.json` 201 (and its list, filtered by To, From and DateSent), `Calls.json`
+ * 201, `Calls/{Sid}.json` 200, Twilio's error JSON, and signed status callbacks. Point the server
+ * at it with `TWILIO_API_URL=<sim.url>`.
  *
  *   const sim = await TwilioSimulator.start();
  *   … the code under test sends …
@@ -265,6 +267,7 @@ export class TwilioSimulator {
     const m = ROUTE.exec(path);
     if (!m || m[1] !== this.accountSid) return notFound(path);
     const [, , resource, sid] = m;
+    if (req.method === 'GET' && resource === 'Messages' && !sid) return messageListJson(this.messages, params, this.accountSid, this.now());
     if (req.method === 'GET') return this.fetchResource(resource!, sid, path);
     if (req.method !== 'POST') return { status: 405, json: errorJson(405, 20004, 'Method not allowed') };
     if (resource === 'Messages' && !sid) return this.createMessage(params, req.headers['i-twilio-idempotency-token']);

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Item } from '../../src/core/conversation.ts';
+import { scheduleTurn } from '../../src/runtime/async/inbound.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { SMALL_POOL, waitFor } from '../helpers/api.ts';
 import { echoModelConfig, startEchoModel, type EchoModel } from './echo-model.ts';
@@ -135,4 +137,38 @@ describe('a burst of texts', () => {
     expect(first!.lines).toEqual(['user: order A00001']);
     expect(second!.lines).toEqual(['user: order A00001', 'assistant: Answered A00001.', 'user: order A00002\norder A00003']);
   });
+
+  it('a text stored during a turn with an older id (another node minted it) is answered by the next turn', async () => {
+    const phone = '+15550007005';
+    await burst(phone, ['order A00011'], ECHO);
+    const { id } = await onlyConversation(phone);
+    const during = await waitForConversation(s, id, (c) => c.status === 'active', 'the first turn to start');
+    const first = userMessages(during)[0]!;
+    // As node B stores a text whose webhook reached it now: its clock a second behind, so the id it
+    // mints sorts before the text this turn is answering. Its accept queues a turn, which finds the
+    // lease taken and looks again later.
+    const createdAt = Date.parse(first.createdAt) - 1000;
+    const late: Item = {
+      id: idAt(createdAt), conversationId: id, role: 'user', type: 'message', text: 'order A00012', interrupted: false,
+      data: { reply: first.data!.reply }, createdAt,
+    };
+    expect(late.id < first.id).toBe(true);
+    const { deps } = s.server.conversations;
+    await deps.store.items.append(late);
+    await scheduleTurn(deps, id, clock.now());
+
+    await waitForConversation(s, id, (c) => agentMessages(c).length >= 1 && c.status === 'suspended', 'the first turn to end', 10_000);
+    await s.advance(1_000); // node B's turn job looks again
+    const done = await waitForConversation(s, id, (c) => agentMessages(c).length === 2 && c.status === 'suspended', 'the late text to be answered', 10_000);
+    expect(agentMessages(done).map((i) => i.text)).toEqual(['Answered A00011.', 'Answered A00012.']);
+    await waitFor(() => s.sim.messages.filter((m) => m.to === phone).length === 2, 'both replies');
+  });
 });
+
+/** An item id minted at `ms` (ids are a time prefix, then randomness: they sort by the clock that made them). */
+function idAt(ms: number): string {
+  const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
+  let time = '';
+  for (let i = 0, t = ms; i < 10; i++, t = Math.floor(t / 32)) time = alphabet[t % 32]! + time;
+  return `itm_${time}${'z'.repeat(16)}`;
+}

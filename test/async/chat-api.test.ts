@@ -144,6 +144,24 @@ describe('proactive outreach', () => {
     expect(agentMessages(conv).map((i) => i.text)).toEqual([sms.body, 'Noted.']);
   });
 
+  it('a new SMS conversation replaces the customer\'s open one with that agent (ended: superseded); chats coexist', async () => {
+    const phone = '+15550004445';
+    const start = (orderId: string) => api(s.url, '/v1/conversations', { body: { agent: 'greeter', channel: 'sms', customer: { phone }, context: { orderId } } });
+    const first = await start('A10002');
+    await s.sim.waitForMessage((m) => m.to === phone && m.body.includes('A10002'));
+    const second = await start('A10003');
+    expect(second.status).toBe(201);
+    expect(await s.conversation(first.body.id as string)).toMatchObject({ status: 'ended', endedReason: 'superseded' });
+    await s.sim.waitForMessage((m) => m.to === phone && m.body.includes('A10003'));
+    // The customer's texts land in the open one.
+    await s.sms(phone, 'Thanks!');
+    await s.sim.waitForMessage((m) => m.to === phone && m.body === 'Noted.');
+    expect(userMessages(await s.conversation(second.body.id as string)).map((i) => i.text)).toEqual(['Thanks!']);
+
+    const chats = await Promise.all([1, 2].map(() => api(s.url, '/v1/conversations', { body: { agent: 'chat', channel: 'chat', customer: { externalId: 'user-44' } } })));
+    for (const c of chats) expect((await s.conversation(c.body.id as string)).status).toBe('suspended');
+  });
+
   it('on SMS with an agent that has no greeting, the model writes the first message', async () => {
     const phone = '+15550005555';
     expect((await api(s.url, '/v1/conversations', { body: { agent: 'writer', channel: 'sms', customer: { phone } } })).status).toBe(201);

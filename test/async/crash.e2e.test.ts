@@ -115,12 +115,11 @@ describe('kill -9 between accepting and replying', () => {
     expect(sim.messages.filter((m) => m.to === phone).map((m) => m.body)).toEqual([REPLY, REPLY]);
   }, 60_000);
 
-  // PRODUCT GAP (reported): a kill between Twilio's 201 and the write of `sent` leaves the record
-  // `sending`; the recovered job sends it again and the customer gets two copies. Twilio's
-  // Messages API has no idempotency key, so avoiding this needs a reconciliation step (list the
-  // Messages sent To/From since the record was created, adopt a match) before resending a record
-  // found `sending`: src/channels/twilio/rest.ts, the simulator's list endpoint, and senders.ts.
-  it.skip('immediately after the reply reached Twilio: no second copy after the restart', async () => {
+  // A kill between Twilio's 201 and the write of `sent` leaves the record `sending`, claimed by the
+  // dead run. Twilio's Messages API has no idempotency key, so the restarted node releases its old
+  // claims and, before resending a record an earlier attempt started, lists the Messages sent
+  // To/From since the record was created and adopts the one with its body (runtime/async/delivery.ts).
+  it('immediately after the reply reached Twilio: no second copy after the restart', async () => {
     const env = environment('crash-c');
     const phone = '+15550009003';
     const first = await start(env);

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Conversation } from '../../src/core/conversation.ts';
+import type { Conversation, Item } from '../../src/core/conversation.ts';
 import { T0, makeConversation, makeItem } from './builders.ts';
 import type { ContractContext } from './contract.ts';
+
+/** An item id older than any `newId` of these tests (ids sort by their time prefix). */
+const OLDER_ID = 'itm_0000000000000000000000late';
 
 /** Conversations and items: what async conversations added (0002_async). */
 export function asyncConversationContract(ctx: ContractContext): void {
@@ -24,25 +27,62 @@ export function asyncConversationContract(ctx: ContractContext): void {
       expect(Object.keys(cleared!)).not.toContain('answeredThrough');
     });
 
-    it("findOpenAsync returns the customer's newest open async conversation for that agent and channel", async () => {
+    it("findOpenAsync returns the customer's open async conversation for that agent and channel", async () => {
       const alice = await ctx.store.customers.findOrCreate({ phone: '+15550200' }, T0);
       const bob = await ctx.store.customers.findOrCreate({ phone: '+15550201' }, T0);
       const base = { customerId: alice.id, agent: 'support', channel: 'sms' as const };
-      await create({ ...base, createdAt: T0 });
-      const newer = await create({ ...base, status: 'suspended', createdAt: T0 + 1 });
-      await create({ ...base, status: 'ended', endedReason: 'timeout', endedAt: T0 + 3, createdAt: T0 + 2 });
+      await create({ ...base, status: 'ended', endedReason: 'timeout', endedAt: T0 + 1, createdAt: T0 });
+      const open = await create({ ...base, status: 'suspended', createdAt: T0 + 1 });
       await create({ ...base, mode: 'realtime', createdAt: T0 + 3 });
       await create({ ...base, agent: 'sales', createdAt: T0 + 4 });
       await create({ ...base, channel: 'email', createdAt: T0 + 5 });
 
-      expect(await ctx.store.conversations.findOpenAsync(base)).toEqual(newer);
+      expect(await ctx.store.conversations.findOpenAsync(base)).toEqual(open);
       expect(await ctx.store.conversations.findOpenAsync({ ...base, customerId: bob.id })).toBeUndefined();
       expect(await ctx.store.conversations.findOpenAsync({ ...base, agent: 'billing' })).toBeUndefined();
       expect(await ctx.store.conversations.findOpenAsync({ ...base, channel: 'chat' })).toBeUndefined();
+      await ctx.store.conversations.end(open.id, 'timeout', T0 + 10);
+      expect(await ctx.store.conversations.findOpenAsync(base)).toBeUndefined();
 
-      await ctx.store.conversations.end(newer.id, 'timeout', T0 + 10);
-      const older = await ctx.store.conversations.findOpenAsync(base);
-      expect(older?.createdAt).toBe(T0);
+      // Chats are addressed by id: a customer may hold several; the newest is found.
+      await create({ ...base, channel: 'chat', createdAt: T0 + 6 });
+      const newerChat = await create({ ...base, channel: 'chat', createdAt: T0 + 7 });
+      expect(await ctx.store.conversations.findOpenAsync({ ...base, channel: 'chat' })).toEqual(newerChat);
+    });
+
+    it('allows one open async conversation per customer, agent and channel on SMS and email, cluster-wide', async () => {
+      const alice = await ctx.store.customers.findOrCreate({ phone: '+15550210' }, T0);
+      const base = { customerId: alice.id, agent: 'support', channel: 'sms' as const, status: 'suspended' as const };
+      const first = await create(base);
+      await expect(create({ ...base, status: 'active' })).rejects.toMatchObject({ kind: 'conflict', code: 'conversation_open' });
+      await expect(create({ ...base, channel: 'email' })).resolves.toMatchObject({ channel: 'email' });
+      await expect(create({ ...base, channel: 'email' })).rejects.toMatchObject({ code: 'conversation_open' });
+      // Ended, realtime, chat, another agent: not counted.
+      await create({ ...base, status: 'ended', endedReason: 'timeout', endedAt: T0 });
+      await create({ ...base, mode: 'realtime' });
+      await create({ ...base, channel: 'chat' });
+      await create({ ...base, channel: 'chat' });
+      await create({ ...base, agent: 'sales' });
+      await ctx.store.conversations.end(first.id, 'timeout', T0 + 1);
+      await expect(create(base)).resolves.toMatchObject({ status: 'suspended' });
+
+      // Two processes opening the same customer's conversation at once: exactly one succeeds.
+      const bob = await ctx.store.customers.findOrCreate({ phone: '+15550211' }, T0);
+      const other = await ctx.open('node-other');
+      const results = await Promise.allSettled(
+        [ctx.store, other, ctx.store, other].map((s) => s.conversations.create(makeConversation({ ...base, customerId: bob.id }))),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'conversation_open' });
+
+      // Inside a transaction the refusal can be caught and the transaction goes on.
+      const carol = await ctx.store.customers.findOrCreate({ phone: '+15550212' }, T0);
+      const kept = await create({ ...base, customerId: carol.id });
+      await ctx.store.transaction(async (tx) => {
+        await expect(tx.conversations.create(makeConversation({ ...base, customerId: carol.id }))).rejects.toMatchObject({ code: 'conversation_open' });
+        await tx.items.append(makeItem(kept.id));
+      });
+      expect(await ctx.store.items.list(kept.id)).toHaveLength(1);
     });
 
     it('grants the lease to one owner at a time, until it expires', async () => {
@@ -91,7 +131,7 @@ export function asyncConversationContract(ctx: ContractContext): void {
       expect(results.filter(Boolean)).toHaveLength(1);
     });
 
-    it('listNeedingTurn finds open async conversations with unanswered messages', async () => {
+    it('listNeedingTurn finds open async conversations with messages no turn has answered', async () => {
       const at = (n: number) => ({ createdAt: T0 + n });
       const unanswered = await create(at(0));
       await ctx.store.items.append(makeItem(unanswered.id, at(0)));
@@ -99,7 +139,7 @@ export function asyncConversationContract(ctx: ContractContext): void {
       const answered = await create(at(1));
       const m1 = await ctx.store.items.append(makeItem(answered.id, at(1)));
       await ctx.store.items.append(makeItem(answered.id, { ...at(2), role: 'agent' }));
-      await ctx.store.conversations.update(answered.id, { answeredThrough: m1.item.id }, T0 + 2);
+      expect(await ctx.store.items.markAnswered([m1.item.id], 'turn_1')).toBe(1);
 
       const agentOnly = await create(at(2));
       await ctx.store.items.append(makeItem(agentOnly.id, { ...at(2), role: 'agent' }));
@@ -121,9 +161,38 @@ export function asyncConversationContract(ctx: ContractContext): void {
       expect(await ctx.store.conversations.listNeedingTurn(100)).toEqual([unanswered.id, answered.id, proactive.id]);
       expect(await ctx.store.conversations.listNeedingTurn(2)).toEqual([unanswered.id, answered.id]);
 
-      await ctx.store.conversations.update(answered.id, { answeredThrough: m2.item.id }, T0 + 10);
+      await ctx.store.items.markAnswered([m2.item.id], 'turn_2');
       expect(await ctx.store.conversations.listNeedingTurn(100)).toEqual([unanswered.id, proactive.id]);
+      // Stored late with an older id (another node's clock): still unanswered.
+      await ctx.store.items.append(makeItem(answered.id, { ...at(0), id: OLDER_ID }));
+      expect(await ctx.store.conversations.listNeedingTurn(100)).toEqual([unanswered.id, answered.id, proactive.id]);
       await expect(ctx.store.conversations.listNeedingTurn(0)).rejects.toMatchObject({ code: 'invalid_limit' });
+    });
+
+    it('items awaiting an answer: customer messages and events no turn marked answered, whatever their ids', async () => {
+      const c = await create();
+      const other = await create();
+      const add = async (n: number, o: Partial<Item> = {}) => (await ctx.store.items.append(makeItem(c.id, { createdAt: T0 + n, text: `m${n}`, ...o }))).item;
+      const u1 = await add(1);
+      await add(2, { role: 'agent' });
+      await add(3, { role: 'tool', type: 'tool_result' });
+      const event = await add(4, { role: 'system', type: 'event' });
+      const u2 = await add(5);
+      await add(6, { type: 'dtmf' });
+      await ctx.store.items.append(makeItem(other.id, { createdAt: T0 + 7 }));
+      expect(await ctx.store.items.listAwaitingAnswer(c.id)).toEqual([u1, event, u2]);
+
+      expect(await ctx.store.items.markAnswered([u1.id, event.id], 'turn_a')).toBe(2);
+      expect(await ctx.store.items.listAwaitingAnswer(c.id)).toEqual([u2]);
+      const late = await add(0, { id: OLDER_ID }); // stored last, with an older id than every answered one
+      expect(await ctx.store.items.listAwaitingAnswer(c.id)).toEqual([late, u2]);
+      // Already answered items keep their first turn; the count says how many this call marked.
+      expect(await ctx.store.items.markAnswered([late.id, u1.id], 'turn_b')).toBe(1);
+      expect(await ctx.store.items.markAnswered([], 'turn_c')).toBe(0);
+      expect(await ctx.store.items.listAwaitingAnswer(c.id)).toEqual([u2]);
+      expect(await ctx.store.items.listAwaitingAnswer(other.id)).toHaveLength(1);
+      // The mark is bookkeeping: items read back unchanged.
+      expect(await ctx.store.items.get(u1.id)).toEqual(u1);
     });
 
     it('items.listAfter lists after an id, oldest first, optionally by role', async () => {

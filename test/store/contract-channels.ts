@@ -110,12 +110,16 @@ export function channelContract(ctx: ContractContext): void {
       const retryingDue = await rec({ part: 1, createdAt: T0 + 1, status: 'retrying', nextAttemptAt: T0 + 100 });
       const retryingLater = await rec({ part: 2, createdAt: T0 + 2, status: 'retrying', nextAttemptAt: T0 + 101 });
       await rec({ part: 3, createdAt: T0 + 3, status: 'sent' });
-      await rec({ part: 4, createdAt: T0 + 4, status: 'sending' });
+      const beingSent = await rec({ part: 4, createdAt: T0 + 4 });
+      expect(await ctx.store.outbound.claim(beingSent.id, 'node-x', T0, 1000)).toMatchObject({ status: 'sending' });
       const otherPending = await rec({ part: 0, createdAt: T0 + 5, nextAttemptAt: T0 }, otherItem);
 
       const due = await ctx.store.outbound.listDue(T0 + 100, 10);
       expect(due.map((r) => r.id)).toEqual([pending.id, retryingDue.id, otherPending.id]);
       expect((await ctx.store.outbound.listDue(T0 + 101, 10)).map((r) => r.id)).toContain(retryingLater.id);
+      // Being sent under a live claim: not due; once the claim expires (its sender died): due.
+      expect((await ctx.store.outbound.listDue(T0 + 999, 10)).map((r) => r.id)).not.toContain(beingSent.id);
+      expect((await ctx.store.outbound.listDue(T0 + 1000, 10)).map((r) => r.id)).toContain(beingSent.id);
       expect(await ctx.store.outbound.listDue(T0 + 100, 1)).toEqual([pending]);
       await expect(ctx.store.outbound.listDue(T0, 0)).rejects.toMatchObject({ code: 'invalid_limit' });
 
@@ -144,6 +148,64 @@ export function channelContract(ctx: ContractContext): void {
       expect(await ctx.store.outbound.findByProviderId('SM123')).toStrictEqual(sent);
       expect(await ctx.store.outbound.findByProviderId('SM999')).toBeUndefined();
       expect(await ctx.store.outbound.update('out_unknown', { status: 'sent' }, T0)).toBeUndefined();
+    });
+  });
+
+  describe('outbound claims', () => {
+    it('claim one sender at a time: due records, or records whose claim expired; an outcome ends the claim', async () => {
+      const item = await agentItem();
+      const { record } = await ctx.store.outbound.create(outbound(item));
+      const out = ctx.store.outbound;
+      const a = await out.claim(record.id, 'node-a', T0 + 10, 1000);
+      expect(a).toStrictEqual({ ...record, status: 'sending', attempts: 1, claimOwner: 'node-a', claimUntil: T0 + 1010, updatedAt: T0 + 10 });
+      expect(await out.get(record.id)).toStrictEqual(a);
+      expect(await out.claim(record.id, 'node-b', T0 + 500, 1000)).toBeUndefined();
+      // Not even its owner: a second job for the record on the same node does not send it again.
+      expect(await out.claim(record.id, 'node-a', T0 + 500, 1000)).toBeUndefined();
+      // Expired at its deadline: taken over; attempts > 1 tells the new sender an attempt started before.
+      expect(await out.claim(record.id, 'node-b', T0 + 1010, 1000)).toMatchObject({ status: 'sending', attempts: 2, claimOwner: 'node-b', claimUntil: T0 + 2010 });
+
+      const retrying = await out.update(record.id, { status: 'retrying', lastError: 'timeout', nextAttemptAt: T0 + 5000 }, T0 + 1100);
+      expect(retrying).toMatchObject({ status: 'retrying', attempts: 2 });
+      expect(retrying).not.toHaveProperty('claimOwner');
+      expect(retrying).not.toHaveProperty('claimUntil');
+      expect(await out.claim(record.id, 'node-a', T0 + 4999, 1000)).toBeUndefined(); // not due yet
+      expect(await out.claim(record.id, 'node-a', T0 + 5000, 1000)).toMatchObject({ attempts: 3, claimOwner: 'node-a' });
+      await out.update(record.id, { status: 'sent', providerId: 'SM1', nextAttemptAt: null }, T0 + 5001);
+      expect(await out.claim(record.id, 'node-b', T0 + 99_999, 1000)).toBeUndefined();
+      expect(await out.get(record.id)).toMatchObject({ status: 'sent', attempts: 3, providerId: 'SM1' });
+      expect(await out.claim('out_unknown', 'node-a', T0, 1000)).toBeUndefined();
+    });
+
+    it('gives a contended claim to exactly one of several processes', async () => {
+      const item = await agentItem();
+      const { record } = await ctx.store.outbound.create(outbound(item));
+      const other = await ctx.open('node-other');
+      const results = await Promise.all(
+        [ctx.store, other, ctx.store, other, ctx.store, other].map((s, i) => s.outbound.claim(record.id, `node-${i}`, T0, 60_000)),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await ctx.store.outbound.get(record.id)).toMatchObject({ status: 'sending', attempts: 1 });
+    });
+
+    it("releases a node's claims (it restarted: its sends died with it), and only that node's", async () => {
+      const item = await agentItem();
+      const rec = async (part: number) => (await ctx.store.outbound.create(outbound(item, { part }))).record;
+      const [mine, theirs, done] = [await rec(0), await rec(1), await rec(2)];
+      const out = ctx.store.outbound;
+      await out.claim(mine.id, 'node-a', T0, 60_000);
+      await out.claim(theirs.id, 'node-b', T0, 60_000);
+      await out.claim(done.id, 'node-a', T0, 60_000);
+      await out.update(done.id, { status: 'sent' }, T0 + 1);
+
+      expect(await out.releaseClaims('node-a')).toBe(1);
+      const released = await out.get(mine.id);
+      expect(released).toMatchObject({ status: 'sending', attempts: 1 });
+      expect(released).not.toHaveProperty('claimOwner');
+      expect((await out.listDue(T0 + 2, 10)).map((r) => r.id)).toEqual([mine.id]);
+      expect(await out.claim(theirs.id, 'node-a', T0 + 2, 60_000)).toBeUndefined();
+      expect(await out.claim(mine.id, 'node-a', T0 + 2, 60_000)).toMatchObject({ attempts: 2, claimOwner: 'node-a' });
+      expect(await out.releaseClaims('node-unknown')).toBe(0);
     });
   });
 

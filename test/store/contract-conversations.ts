@@ -66,7 +66,9 @@ export function conversationContract(ctx: ContractContext): void {
     it('filters by customer, status and channel, and pages within a filter', async () => {
       const alice = await ctx.store.customers.findOrCreate({ email: 'alice@example.com' }, T0);
       const bob = await ctx.store.customers.findOrCreate({ email: 'bob@example.com' }, T0);
+      // One agent each: a customer has at most one open async SMS conversation per agent.
       const convs = conversationsInOrder(12, (i) => ({
+        agent: `agent-${i}`,
         customerId: i % 2 === 0 ? alice.id : bob.id,
         status: i % 3 === 0 ? 'ended' : 'active',
         channel: i % 4 === 0 ? 'sms' : 'chat',

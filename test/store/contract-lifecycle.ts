@@ -15,7 +15,7 @@ export function lifecycleContract(ctx: ContractContext): void {
     it('apply once, by name, and a second run applies nothing', async () => {
       const store = await ctx.openOn(await ctx.freshFixture());
       await expect(store.conversations.get('conv_x')).rejects.toMatchObject({ code: 'storage_error' });
-      expect(await store.migrate()).toEqual({ applied: ['0001_init', '0002_async', '0003_memory'] });
+      expect(await store.migrate()).toEqual({ applied: ['0001_init', '0002_async', '0003_memory', '0004_async_reliability'] });
       expect(await store.migrate()).toEqual({ applied: [] });
       expect(await store.conversations.get('conv_x')).toBeUndefined();
     });
@@ -24,7 +24,7 @@ export function lifecycleContract(ctx: ContractContext): void {
       const fixture = await ctx.freshFixture();
       const [a, b] = await Promise.all([ctx.openOn(fixture, 'node-a'), ctx.openOn(fixture, 'node-b')]);
       const results = await Promise.all([a.migrate(), b.migrate()]);
-      expect(results.flatMap((r) => r.applied)).toEqual(['0001_init', '0002_async', '0003_memory']);
+      expect(results.flatMap((r) => r.applied)).toEqual(['0001_init', '0002_async', '0003_memory', '0004_async_reliability']);
       const c = makeConversation();
       await a.conversations.create(c);
       expect(await b.conversations.get(c.id)).toEqual(c);

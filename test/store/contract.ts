@@ -8,6 +8,7 @@ import { itemContract } from './contract-items.ts';
 import { jobContract } from './contract-jobs.ts';
 import { lifecycleContract } from './contract-lifecycle.ts';
 import { memoryContract } from './contract-memory.ts';
+import { upgradeContract } from './contract-upgrade.ts';
 
 /** One database the contract can open any number of stores on (a temp dir, a Postgres schema). */
 export interface StoreFixture {
@@ -44,6 +45,7 @@ export function describeStoreContract(name: string, makeFixture: MakeFixture): v
     channelContract(ctx);
     jobContract(ctx);
     memoryContract(ctx);
+    upgradeContract(ctx);
   });
 }
 

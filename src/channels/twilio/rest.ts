@@ -39,6 +39,35 @@ export interface SentMessage {
   numSegments?: number;
 }
 
+/** Filters of `GET …/Messages.json` (protocols.md §3.2; Twilio's "Read multiple Message resources"). */
+export interface ListMessagesFilter {
+  to?: string;
+  from?: string;
+  /**
+   * Only messages sent on or after this day (UTC): Twilio's `DateSent>=YYYY-MM-DD` filter, which
+   * has day precision; narrow further on `dateCreated`.
+   */
+  dateSentAfter?: Date | number;
+  /** Per page, 1 to 1000; default 50. */
+  pageSize?: number;
+  /** Stop after this many messages (newest first, as Twilio lists them); default 200. */
+  limit?: number;
+}
+
+/** A message as the list answers it (the fields Operator reads). */
+export interface MessageResource {
+  sid: string;
+  to: string;
+  from: string;
+  body: string;
+  status: string;
+  /** `outbound-api`, `outbound-reply`, `inbound`, … */
+  direction: string;
+  /** Epoch ms (Twilio's RFC 2822 dates have second precision). */
+  dateCreated: number;
+  dateSent?: number;
+}
+
 export type CallStatusEvent = 'initiated' | 'ringing' | 'answered' | 'completed';
 
 export interface CreateCallInput {
@@ -103,6 +132,27 @@ export class TwilioRestClient {
     return { sid: String(json.sid), status: String(json.status), ...(Number.isFinite(segments) && segments > 0 ? { numSegments: segments } : {}) };
   }
 
+  /**
+   * `GET …/Messages.json?To=…&From=…&DateSent>=YYYY-MM-DD&PageSize=…` → 200 `{messages, next_page_uri}`,
+   * following `next_page_uri` until `limit` messages. Newest first, as Twilio lists them.
+   */
+  async listMessages(filter: ListMessagesFilter, signal?: AbortSignal): Promise<MessageResource[]> {
+    const limit = filter.limit ?? 200;
+    const pageSize = Math.min(Math.max(1, filter.pageSize ?? 50), 1000, limit);
+    const after = filter.dateSentAfter === undefined ? undefined : new Date(filter.dateSentAfter).toISOString().slice(0, 10);
+    const query = encodeForm({ To: filter.to, From: filter.from, 'DateSent>': after, PageSize: String(pageSize) });
+    let url: string | undefined = `${this.accountUrl()}/Messages.json?${query}`;
+    const out: MessageResource[] = [];
+    while (url && out.length < limit) {
+      const { status, text } = await this.request('list messages', 'GET', url, undefined, undefined, signal);
+      const page = parseMessagePage(status, text, this.baseUrl);
+      out.push(...page.messages.slice(0, limit - out.length));
+      // Relative to the API's origin; only ever a page of this account's messages.
+      url = page.next?.startsWith(`/2010-04-01/Accounts/${encodeURIComponent(this.accountSid)}/Messages.json?`) ? `${this.baseUrl}${page.next}` : undefined;
+    }
+    return out;
+  }
+
   /** `POST …/Calls.json` → 201: an outbound call that runs `url`'s or `twiml`'s TwiML when answered. */
   async createCall(input: CreateCallInput, signal?: AbortSignal): Promise<CallResource> {
     if ((input.url === undefined) === (input.twiml === undefined)) throw invalid('give a call exactly one of url and twiml');
@@ -140,6 +190,10 @@ export class TwilioRestClient {
     return { sid: String(json.sid), status: String(json.status) };
   }
 
+  private accountUrl(): string {
+    return `${this.baseUrl}/2010-04-01/Accounts/${encodeURIComponent(this.accountSid)}`;
+  }
+
   private async post(
     what: string,
     resource: string,
@@ -147,21 +201,33 @@ export class TwilioRestClient {
     idempotencyKey: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<Record<string, unknown>> {
-    const url = `${this.baseUrl}/2010-04-01/Accounts/${encodeURIComponent(this.accountSid)}/${resource}`;
+    const { status, text } = await this.request(what, 'POST', `${this.accountUrl()}/${resource}`, encodeForm(params), idempotencyKey, signal);
+    return this.resource(what, status, text);
+  }
+
+  /** One request; a transport failure or a non-2xx answer is thrown classified. */
+  private async request(
+    what: string,
+    method: 'GET' | 'POST',
+    url: string,
+    body: string | undefined,
+    idempotencyKey: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<{ status: number; text: string }> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let status: number;
     let text: string;
     try {
       const res = await this.fetchFn(url, {
-        method: 'POST',
+        method,
         headers: {
           authorization: this.authorization,
-          'content-type': 'application/x-www-form-urlencoded',
+          ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
           accept: 'application/json',
           ...(idempotencyKey ? { 'i-twilio-idempotency-token': idempotencyKey } : {}),
         },
-        body: encodeForm(params),
+        ...(body === undefined ? {} : { body }),
         signal: combined,
       });
       status = res.status;
@@ -170,7 +236,7 @@ export class TwilioRestClient {
       throw transportError(what, this.baseUrl, err, signal?.aborted === true);
     }
     if (status < 200 || status > 299) throw httpError(what, status, text);
-    return this.resource(what, status, text);
+    return { status, text };
   }
 
   private resource(what: string, status: number, text: string): Record<string, unknown> {
@@ -188,4 +254,30 @@ export class TwilioRestClient {
       { httpStatus: status, retryable: false },
     );
   }
+}
+
+function parseMessagePage(status: number, text: string, baseUrl: string): { messages: MessageResource[]; next: string | undefined } {
+  let json: { messages?: unknown; next_page_uri?: unknown } | undefined;
+  try {
+    json = JSON.parse(text) as typeof json;
+  } catch {
+    json = undefined;
+  }
+  if (!json || !Array.isArray(json.messages)) {
+    throw new TwilioApiError(
+      'server', 'twilio_bad_response',
+      `Twilio answered the request to list messages with HTTP ${status} but no message list; is TWILIO_API_URL (${baseUrl}) Twilio's API?`,
+      { httpStatus: status, retryable: false },
+    );
+  }
+  const date = (v: unknown): number | undefined => (typeof v === 'string' && Number.isFinite(Date.parse(v)) ? Date.parse(v) : undefined);
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const messages = (json.messages as Record<string, unknown>[]).map((m): MessageResource => {
+    const sent = date(m.date_sent);
+    return {
+      sid: str(m.sid), to: str(m.to), from: str(m.from), body: str(m.body), status: str(m.status),
+      direction: str(m.direction), dateCreated: date(m.date_created) ?? 0, ...(sent === undefined ? {} : { dateSent: sent }),
+    };
+  });
+  return { messages, next: typeof json.next_page_uri === 'string' ? json.next_page_uri : undefined };
 }

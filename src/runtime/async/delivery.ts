@@ -6,7 +6,7 @@ import type { OutboundRecord, QueuedJob, Repositories } from '../../store/index.
 import { messageIdFor } from '../../channels/email/compose.ts';
 import { normalizeMessageId } from '../../channels/email/thread.ts';
 import { splitSms, toPlainSms } from '../../channels/twilio/sms-codec.ts';
-import { JOB_SEND, type AsyncDeps, type ReplyAddress } from './types.ts';
+import { JOB_SEND, type AsyncDeps, type ChannelSender, type ReplyAddress } from './types.ts';
 
 /** The address of the newest customer message that carries one (proactive events carry one too). */
 export function replyAddressOf(items: Item[]): ReplyAddress | undefined {
@@ -65,52 +65,63 @@ export async function queueDelivery(
 }
 
 const MAX_BACKOFF_MS = 60_000;
+/** Attempts of one record before it is given up ('failed'); the queue's job allows as many. */
+const MAX_ATTEMPTS = 8;
+/**
+ * How long a claim on a record lasts: longer than a send can take (the provider's request timeout,
+ * 10 s, plus a reconciliation), so it only expires when its node died or hung. Then another node
+ * (or this one, restarted) may take the record over, reconciling first.
+ */
+export const SEND_CLAIM_MS = 60_000;
 const DONE = ['sent', 'delivered', 'suppressed', 'failed', 'undelivered'];
 
-/** Queues the send of one outbound record. */
-export function queueSend(deps: AsyncDeps, outboundId: string): Promise<string> {
-  return deps.queue.send({ name: JOB_SEND, data: { outboundId }, maxAttempts: 8, backoffMs: 1000 });
+/** Queues the send of one outbound record (at `runAt`, default now). */
+export function queueSend(deps: AsyncDeps, outboundId: string, runAt?: number): Promise<string> {
+  return deps.queue.send({ name: JOB_SEND, data: { outboundId }, ...(runAt === undefined ? {} : { runAt }), maxAttempts: MAX_ATTEMPTS, backoffMs: 1000 });
 }
 
 /**
- * Sends one outbound record. A record already sent is not sent again (a retried job, a
- * recovered crash); an opted-out SMS recipient gets nothing. Retryable failures are recorded on
- * the record (visible on the item) and thrown so the queue retries with backoff.
- */
-export async function runSendJob(deps: AsyncDeps, job: QueuedJob): Promise<void> {
-  const id = String(job.data.outboundId);
-  // After a restart a record can have two jobs (its own retry and the one `recover` queues); run
-  // them one after the other, so the second sees the first's outcome instead of sending again.
-  const prev = sendsInFlight.get(id) ?? Promise.resolve();
-  const run = prev.then(() => sendRecord(deps, job, id));
-  const tail = run.catch(() => undefined);
-  sendsInFlight.set(id, tail);
-  try {
-    await run;
-  } finally {
-    if (sendsInFlight.get(id) === tail) sendsInFlight.delete(id);
-  }
-}
-
-const sendsInFlight = new Map<string, Promise<unknown>>();
-
-/**
+ * Sends one outbound record, once across the cluster: the job sends only what it claimed
+ * (`outbound.claim`, one atomic UPDATE), so a retried job, the one `recover` queues at a node's
+ * start and another node's job for the same record cannot send it twice. A record already sent is
+ * not sent again; an opted-out SMS recipient gets nothing. Retryable failures are recorded on the
+ * record (visible on the item) and thrown so the queue retries with backoff.
+ *
  * The parts of a long SMS leave one after the other, each once the one before is done (sent or
  * given up): sent concurrently they would reach the customer in any order. Only the first part is
  * queued with the reply; each part queues the next.
  */
-async function sendRecord(deps: AsyncDeps, job: QueuedJob, id: string): Promise<void> {
-  const rec = await deps.store.outbound.get(id);
+export async function runSendJob(deps: AsyncDeps, job: QueuedJob): Promise<void> {
+  const { store, clock } = deps;
+  const id = String(job.data.outboundId);
+  const rec = await store.outbound.get(id);
   if (!rec || DONE.includes(rec.status)) return;
-  const parts = rec.part > 0 || rec.channel === 'sms' ? await deps.store.outbound.listByItem(rec.itemId) : [rec];
+  const parts = rec.part > 0 || rec.channel === 'sms' ? await store.outbound.listByItem(rec.itemId) : [rec];
   const before = parts.find((p) => p.part === rec.part - 1);
   if (before && !DONE.includes(before.status)) return; // queued again when that part is done
-  await attempt(deps, job, rec);
+  const claimed = await store.outbound.claim(id, deps.nodeId, clock.now(), SEND_CLAIM_MS);
+  if (!claimed) {
+    await lookAgainLater(deps, id);
+    return;
+  }
+  await attempt(deps, claimed);
   const next = parts.find((p) => p.part === rec.part + 1);
   if (next) await queueSend(deps, next.id);
 }
 
-async function attempt(deps: AsyncDeps, job: QueuedJob, rec: OutboundRecord): Promise<void> {
+/**
+ * The record could not be claimed: done (nothing to do), not due yet, or being sent by a live
+ * claim. In the last two cases look again when that ends, so the record cannot be left without a
+ * job if its sender dies.
+ */
+async function lookAgainLater(deps: AsyncDeps, id: string): Promise<void> {
+  const now = await deps.store.outbound.get(id);
+  if (!now || DONE.includes(now.status)) return;
+  const at = now.status === 'sending' ? now.claimUntil : now.nextAttemptAt;
+  if (at !== undefined && at > deps.clock.now()) await queueSend(deps, id, at);
+}
+
+async function attempt(deps: AsyncDeps, rec: OutboundRecord): Promise<void> {
   const { store, clock } = deps;
   if (rec.channel === 'sms' && (await store.optOuts.has('sms', rec.to))) {
     await store.outbound.update(rec.id, { status: 'suppressed', lastError: 'recipient opted out (STOP)' }, clock.now());
@@ -121,20 +132,48 @@ async function attempt(deps: AsyncDeps, job: QueuedJob, rec: OutboundRecord): Pr
     await store.outbound.update(rec.id, { status: 'failed', lastError: `the ${rec.channel} channel is not configured` }, clock.now());
     return;
   }
-  const attempts = rec.attempts + 1;
-  await store.outbound.update(rec.id, { status: 'sending', attempts }, clock.now());
   try {
-    const { providerId } = await sender.send({ ...rec, attempts });
+    // An earlier attempt started (its claim expired, its node restarted, or it failed in a way that
+    // may hide a success, such as a timeout): it may have reached the provider. Ask before resending.
+    const adopted = rec.attempts > 1 ? await reconcile(deps, sender, rec) : undefined;
+    const { providerId } = adopted ? { providerId: adopted } : await sender.send(rec);
+    if (adopted) deps.logger.info({ conversationId: rec.conversationId, outboundId: rec.id, providerId }, 'delivery found already sent; not sent again');
     await store.outbound.update(rec.id, { status: 'sent', lastError: null, nextAttemptAt: null, ...(providerId ? { providerId } : {}) }, clock.now());
     deps.events.publish({ conversationId: rec.conversationId, kind: 'item', itemId: rec.itemId });
   } catch (err) {
     const e = asOperatorError(err, 'delivery_failed');
-    const last = job.attempt >= 8 || !e.retryable;
-    const next = last ? null : clock.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (job.attempt - 1));
+    const last = rec.attempts >= MAX_ATTEMPTS || !e.retryable;
+    const next = last ? null : clock.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (rec.attempts - 1));
     await store.outbound.update(
       rec.id, { status: last ? 'failed' : 'retrying', lastError: `${e.code}: ${e.message}`, nextAttemptAt: next }, clock.now(),
     );
-    deps.logger.warn({ conversationId: rec.conversationId, outboundId: rec.id, code: e.code, attempt: job.attempt }, 'delivery failed');
+    deps.logger.warn({ conversationId: rec.conversationId, outboundId: rec.id, code: e.code, attempt: rec.attempts }, 'delivery failed');
     if (!last) throw new OperatorError(e.kind, e.code, e.message, { cause: err });
   }
+}
+
+/**
+ * The provider's id of a message an earlier attempt of `rec` got through, if the channel can tell
+ * (`ChannelSender.reconcile`: SMS lists what Twilio sent). A message already adopted by another
+ * record (an identical reply of another turn) is not this one's.
+ */
+async function reconcile(deps: AsyncDeps, sender: ChannelSender, rec: OutboundRecord): Promise<string | undefined> {
+  if (!sender.reconcile) return undefined;
+  let candidates: string[];
+  try {
+    candidates = await sender.reconcile(rec);
+  } catch (err) {
+    // A passing failure is retried like a failed send: nothing is resent unchecked. One that will
+    // not pass (the credentials may not read messages) must not hold the reply back for good: a
+    // possible second copy is better than none.
+    const e = asOperatorError(err, 'delivery_reconcile_failed');
+    if (e.retryable) throw e;
+    deps.logger.warn({ conversationId: rec.conversationId, outboundId: rec.id, code: e.code }, 'delivery could not be checked with the provider; sending');
+    return undefined;
+  }
+  for (const providerId of candidates) {
+    const owner = await deps.store.outbound.findByProviderId(providerId);
+    if (!owner || owner.id === rec.id) return providerId;
+  }
+  return undefined;
 }

@@ -2,6 +2,8 @@ import type { AgentSpec } from '../../core/agent.ts';
 import type { Conversation, Customer, Item } from '../../core/conversation.ts';
 import { OperatorError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
+import type { Repositories } from '../../store/index.ts';
+import { summariseConversation } from '../memory/summarise.ts';
 import type { AsyncDeps, InboundMessage } from './types.ts';
 import { JOB_TIMEOUT, JOB_TURN } from './types.ts';
 
@@ -80,33 +82,10 @@ export async function acceptInbound(deps: AsyncDeps, msg: InboundMessage): Promi
   const agent = agentOrThrow(deps, msg.agentId);
   const hasIdentity = Object.values(msg.customer).some((v) => typeof v === 'string' && v.length > 0);
   const lockKey = `${msg.agentId}|${msg.channel}|${msg.conversationId ?? JSON.stringify(msg.customer)}`;
-  const accepted = await serialised(lockKey, async () => {
-    const now = deps.clock.now();
-    const customer = hasIdentity ? await deps.store.customers.findOrCreate(msg.customer, now) : undefined;
-    const existing = await findConversation(deps, msg, customer);
-    const conversation = existing ?? newConversation(deps, msg, customer);
-    const item: Item = {
-      id: newId('itm', now),
-      conversationId: conversation.id,
-      role: 'user',
-      type: 'message',
-      text: msg.text,
-      interrupted: false,
-      data: { reply: msg.reply },
-      ...(msg.attachments?.length ? { attachments: msg.attachments } : {}),
-      ...(msg.externalId ? { externalId: msg.externalId } : {}),
-      createdAt: now,
-    };
-    return deps.store.transaction(async (tx) => {
-      if (!existing) await tx.conversations.create(conversation);
-      const appended = await tx.items.append(item);
-      if (appended.created) {
-        await tx.conversations.update(conversation.id, { lastActivityAt: now }, now);
-        if (msg.threadKeys?.length) await tx.threads.link(conversation.id, msg.threadKeys);
-      }
-      return { conversation, item: appended.item, created: appended.created, conversationCreated: !existing };
-    });
-  });
+  // The lock keeps a burst on this node from racing; across nodes the store's unique index on the
+  // open conversation does, and the loser finds the winner's conversation on its retry.
+  const { superseded, ...accepted } = await serialised(lockKey, () => retryOnOpenConflict(() => acceptOnce(deps, msg, hasIdentity)));
+  await afterSuperseded(deps, superseded);
   if (accepted.created) {
     const debounce = agent.async.debounceMs[msg.channel];
     await scheduleTurn(deps, accepted.conversation.id, deps.clock.now() + debounce);
@@ -114,6 +93,79 @@ export async function acceptInbound(deps: AsyncDeps, msg: InboundMessage): Promi
     deps.events.publish({ conversationId: accepted.conversation.id, kind: 'item', itemId: accepted.item.id });
   }
   return accepted;
+}
+
+async function acceptOnce(deps: AsyncDeps, msg: InboundMessage, hasIdentity: boolean): Promise<Accepted & { superseded: string[] }> {
+  const now = deps.clock.now();
+  const customer = hasIdentity ? await deps.store.customers.findOrCreate(msg.customer, now) : undefined;
+  const existing = await findConversation(deps, msg, customer);
+  const conversation = existing ?? newConversation(deps, msg, customer);
+  const item: Item = {
+    id: newId('itm', now),
+    conversationId: conversation.id,
+    role: 'user',
+    type: 'message',
+    text: msg.text,
+    interrupted: false,
+    data: { reply: msg.reply },
+    ...(msg.attachments?.length ? { attachments: msg.attachments } : {}),
+    ...(msg.externalId ? { externalId: msg.externalId } : {}),
+    createdAt: now,
+  };
+  return deps.store.transaction(async (tx) => {
+    // A new conversation: asked for (`forceNew`), it replaces the customer's open one; otherwise
+    // there was none a moment ago, and if another node just opened one the create fails and the
+    // retry appends there.
+    let superseded: string[] = [];
+    if (!existing && msg.forceNew) superseded = await createAsyncConversation(tx, conversation, now);
+    else if (!existing) await tx.conversations.create(conversation);
+    const appended = await tx.items.append(item);
+    if (appended.created) {
+      await tx.conversations.update(conversation.id, { lastActivityAt: now }, now);
+      if (msg.threadKeys?.length) await tx.threads.link(conversation.id, msg.threadKeys);
+    }
+    return { conversation, item: appended.item, created: appended.created, conversationCreated: !existing, superseded };
+  });
+}
+
+/**
+ * Creates the new async conversation the API asked for (`POST /v1/conversations`), ending the
+ * customer's open one with this agent on this channel first (reason `superseded`): on SMS and
+ * email a customer has one open conversation per agent and channel (their next text must land
+ * somewhere), and the new one replaces it. Chat conversations are addressed by id and may
+ * coexist. Returns the ids of the conversations it ended. A concurrent creation elsewhere makes
+ * `create` fail with `conversation_open`: run the whole transaction again (`retryOnOpenConflict`).
+ */
+export async function createAsyncConversation(tx: Repositories, conversation: Conversation, now: number): Promise<string[]> {
+  const superseded: string[] = [];
+  if (conversation.channel !== 'chat' && conversation.customerId) {
+    const open = await tx.conversations.findOpenAsync({ customerId: conversation.customerId, agent: conversation.agent, channel: conversation.channel });
+    const ended = open && (await tx.conversations.end(open.id, 'superseded', now));
+    if (ended?.ended) superseded.push(ended.conversation.id);
+  }
+  await tx.conversations.create(conversation);
+  return superseded;
+}
+
+/** Status events and memory summaries of conversations `createAsyncConversation` ended. */
+export async function afterSuperseded(deps: AsyncDeps, ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    deps.events.publish({ conversationId: id, kind: 'status', status: 'ended', endedReason: 'superseded' });
+    await summariseConversation(deps.store, id, deps.logger);
+  }
+}
+
+const OPEN_CONFLICT_ATTEMPTS = 3;
+
+/** Runs `fn` again when another node opened the customer's conversation first (it is found then). */
+export async function retryOnOpenConflict<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof OperatorError && err.code === 'conversation_open') || attempt >= OPEN_CONFLICT_ATTEMPTS) throw err;
+    }
+  }
 }
 
 export function scheduleTurn(deps: AsyncDeps, conversationId: string, runAt: number): Promise<string> {

@@ -21,17 +21,37 @@ export function twilioSmsSender(opts: { accountSid: string; authToken: string; a
       });
       return { providerId: sent.sid };
     },
+    // Twilio's Messages API has no idempotency key: after a crash between its 201 and our record of
+    // it, the only way to know is to look. Messages to this number from ours since the record was
+    // created (day-filtered by Twilio, then to the second here, less some clock skew) with this body.
+    async reconcile(rec) {
+      const since = rec.createdAt - RECONCILE_SKEW_MS;
+      const listed = await client.listMessages({ to: rec.to, from: rec.from, dateSentAfter: since, limit: RECONCILE_LIMIT });
+      return listed
+        .filter((m) => m.direction.startsWith('outbound') && m.body === rec.body && m.dateCreated >= Math.floor(since / 1000) * 1000)
+        .sort((a, b) => a.dateCreated - b.dateCreated)
+        .map((m) => m.sid);
+    },
   };
 }
 
-/** Email through `SMTP_OUTBOUND_URL`, threaded onto the customer's last message. */
+/** Our clock and Twilio's may disagree by this much when matching a message to its record. */
+const RECONCILE_SKEW_MS = 30_000;
+/** Messages to one number since a reply was recorded: a handful; a page of Twilio's is 50. */
+const RECONCILE_LIMIT = 200;
+
+/**
+ * Email through `SMTP_OUTBOUND_URL`, threaded onto the customer's last message. */
 export function smtpEmailSender(url: string): ChannelSender & { close(): void } {
   const sender = createEmailSender(url);
   return {
     async send(rec: OutboundRecord) {
       const p = rec.payload as { subject?: string; fromName?: string; inReplyTo?: string; references?: string[] };
       const from = { address: rec.from, ...(p.fromName ? { name: p.fromName } : {}) };
-      // The record id is the Message-ID's left part: a resend after a crash is the same message.
+      // The record id is the Message-ID's left part: a resend after a crash is the same message (same
+      // Message-ID, In-Reply-To, References), which the recipient's client threads as one; those that
+      // deduplicate by Message-ID (Gmail does) show it once. No reconciliation: an SMTP relay cannot
+      // be asked what it accepted.
       const mail = p.inReplyTo
         ? composeReply({ from, to: rec.to, subject: p.subject ?? '', inReplyTo: p.inReplyTo, references: p.references ?? [], markdown: rec.body, id: rec.id })
         : composeFirst({ from, to: rec.to, subject: p.subject ?? 'A message for you', markdown: rec.body, id: rec.id });

@@ -5,7 +5,9 @@ import { newId } from '../../core/ids.ts';
 import type { QueuedJob } from '../../store/index.ts';
 import { summariseConversation } from '../memory/summarise.ts';
 import { queueSend, runSendJob } from './delivery.ts';
-import { acceptInbound, agentOrThrow, scheduleTimeout, scheduleTurn, type Accepted } from './inbound.ts';
+import {
+  acceptInbound, afterSuperseded, agentOrThrow, createAsyncConversation, retryOnOpenConflict, scheduleTimeout, scheduleTurn, type Accepted,
+} from './inbound.ts';
 import { PROACTIVE_EVENT, runTurnJob } from './turn-job.ts';
 import { JOB_SEND, JOB_TIMEOUT, JOB_TURN, type AsyncDeps, type InboundMessage, type ReplyAddress } from './types.ts';
 
@@ -62,22 +64,28 @@ export class AsyncConversations {
     if (req.channel === 'sms' && req.reply.to && (await store.optOuts.has('sms', req.reply.to))) {
       throw new OperatorError('conflict', 'recipient_opted_out', `${req.reply.to} has opted out of text messages (STOP)`);
     }
-    const now = clock.now();
-    const customer = await store.customers.findOrCreate(req.customer, now);
-    const conv: Conversation = {
-      id: newId('conv', now), agent: agent.id, channel: req.channel, mode: 'async', status: 'suspended',
-      customerId: customer.id, context: req.context ?? {}, createdAt: now, updatedAt: now, lastActivityAt: now,
-    };
-    // API.md: only on sms/email does the agent write first; an empty chat waits for the customer.
     const proactive = req.channel !== 'chat';
-    const event: Item = {
-      id: newId('itm', now), conversationId: conv.id, role: 'system', type: 'event', text: PROACTIVE_EVENT,
-      interrupted: false, data: { reply: req.reply }, createdAt: now,
-    };
-    await store.transaction(async (tx) => {
-      await tx.conversations.create(conv);
-      if (proactive) await tx.items.append(event);
+    // API.md: only on sms/email does the agent write first; an empty chat waits for the customer.
+    const { conv, superseded } = await retryOnOpenConflict(async () => {
+      const now = clock.now();
+      const customer = await store.customers.findOrCreate(req.customer, now);
+      const conv: Conversation = {
+        id: newId('conv', now), agent: agent.id, channel: req.channel, mode: 'async', status: 'suspended',
+        customerId: customer.id, context: req.context ?? {}, createdAt: now, updatedAt: now, lastActivityAt: now,
+      };
+      const event: Item = {
+        id: newId('itm', now), conversationId: conv.id, role: 'system', type: 'event', text: PROACTIVE_EVENT,
+        interrupted: false, data: { reply: req.reply }, createdAt: now,
+      };
+      const superseded = await store.transaction(async (tx) => {
+        const ended = await createAsyncConversation(tx, conv, now);
+        if (proactive) await tx.items.append(event);
+        return ended;
+      });
+      return { conv, superseded };
     });
+    await afterSuperseded(this.deps, superseded);
+    const now = clock.now();
     if (proactive) await scheduleTurn(this.deps, conv.id, now);
     await scheduleTimeout(this.deps, conv.id, agent, req.channel);
     return conv;
@@ -102,10 +110,17 @@ export class AsyncConversations {
     await this.end(id, 'timeout');
   }
 
-  /** After a crash: turns that never ran and deliveries never confirmed are queued again. */
+  /**
+   * After a crash: turns that never ran and deliveries never confirmed are queued again. Sends this
+   * node's previous run left claimed died with it: their claims are released, so they are due now
+   * (and reconciled with the provider before any resend, `delivery.ts`). Records other nodes are
+   * sending stay theirs: the claim keeps a second job from sending them again.
+   */
   private async recover(): Promise<void> {
     const { store, clock } = this.deps;
     for (const id of await store.conversations.listNeedingTurn(1000)) await scheduleTurn(this.deps, id, clock.now());
+    const released = await store.outbound.releaseClaims(this.deps.nodeId);
+    if (released > 0) this.deps.logger.info({ count: released }, 'released the delivery claims of the previous run');
     for (const rec of await store.outbound.listDue(clock.now(), 1000)) {
       await queueSend(this.deps, rec.id);
     }

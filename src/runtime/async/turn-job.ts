@@ -37,29 +37,26 @@ export async function runTurnJob(deps: AsyncDeps, job: QueuedJob): Promise<void>
     const conv = await store.conversations.get(conversationId);
     if (!conv || conv.status === 'ended' || conv.mode !== 'async') return;
     const agent = agentOrThrow(deps, conv.agent);
-    const pending = awaitingAnswer(await store.items.listAfter(conv.id, conv.answeredThrough));
+    const pending = await store.items.listAwaitingAnswer(conv.id);
     if (pending.length === 0) return;
-    const newest = pending.at(-1)!;
+    const newest = Math.max(...pending.map((i) => i.createdAt));
     const debounce = agent.async.debounceMs[conv.channel as AsyncChannel] ?? 0;
-    if (debounce > 0 && newest.createdAt + debounce > clock.now()) {
-      await scheduleTurn(deps, conv.id, newest.createdAt + debounce);
+    if (debounce > 0 && newest + debounce > clock.now()) {
+      await scheduleTurn(deps, conv.id, newest + debounce);
       return;
     }
     await answer(deps, conv, agent, pending);
   } finally {
     await store.conversations.releaseLease(conversationId, owner);
   }
-  // Messages that arrived while this turn ran are answered next, in order.
+  // Messages that arrived while this turn ran are answered next, in order. Pending is per item
+  // (`answered_turn`), not "after the last answered id": ids from two nodes' clocks interleave, and
+  // a text committed during this turn may carry an older id than the ones it answered.
   const after = await store.conversations.get(conversationId);
   if (after && after.status !== 'ended') {
-    const more = awaitingAnswer(await store.items.listAfter(conversationId, after.answeredThrough));
+    const more = await store.items.listAwaitingAnswer(conversationId);
     if (more.length > 0) await scheduleTurn(deps, conversationId, clock.now());
   }
-}
-
-/** Customer messages (and the proactive-outreach event) not yet answered by a completed turn. */
-export function awaitingAnswer(items: Item[]): Item[] {
-  return items.filter((i) => (i.role === 'user' && i.type === 'message') || (i.role === 'system' && i.type === 'event'));
 }
 
 async function setStatus(deps: AsyncDeps, conv: Conversation, status: 'active' | 'suspended'): Promise<void> {
@@ -74,9 +71,9 @@ async function answer(deps: AsyncDeps, conv: Conversation, agent: AgentSpec, pen
   const all = await store.items.list(conv.id);
   // Context is everything but the texts still awaiting an answer. Not "everything before the first
   // pending text": a text that arrived during the previous turn is stored before that turn's answer,
-  // and a cut-off there would hide the answer from this turn.
-  const unanswered = all.filter((i) => conv.answeredThrough === undefined || i.id > conv.answeredThrough);
-  const waiting = new Set(awaitingAnswer(unanswered).map((i) => i.id));
+  // and a cut-off there would hide the answer from this turn. Read after `all`, so a text stored in
+  // between is left out of both (the next turn answers it).
+  const waiting = new Set((await store.items.listAwaitingAnswer(conv.id)).map((i) => i.id));
   const history = all.filter((i) => !waiting.has(i.id));
   const customer = conv.customerId ? await store.customers.get(conv.customerId) : undefined;
   const memory = await activationMemory(store, { agent, customerId: conv.customerId, conversationId: conv.id, nowMs: clock.now() }, deps.logger);
@@ -107,10 +104,13 @@ function greetingResult(agent: AgentSpec, conv: Conversation, customer: Awaited<
   return { turnId: newId('turn'), text: renderTemplate(agent.greeting ?? '', vars).trim(), endRequested: false, metrics: { durationMs: 0, steps: 0 } };
 }
 
+/** Another turn committed an answer to some of these messages first (this one's lease had expired). */
+class AnsweredElsewhere extends Error {}
+
 /**
- * The agent's message, its delivery records and the conversation's progress commit together, so
- * a crash before this point re-runs the turn and a crash after it sends the stored reply: never
- * both, never neither.
+ * The agent's message, its delivery records and the answered marks of the messages it answers
+ * (`items.answered_turn`) commit together, so a crash before this point re-runs the turn and a
+ * crash after it sends the stored reply: never both, never neither.
  */
 async function commitAnswer(
   deps: AsyncDeps, conv: Conversation, agent: AgentSpec, pending: Item[], result: ActivationResult, durationMs: number,
@@ -123,29 +123,36 @@ async function commitAnswer(
         interrupted: false, turnId: result.turnId, metrics: { ...result.metrics, turnMs: durationMs }, createdAt: now,
       }
     : undefined;
-  const answeredThrough = pending.at(-1)!.id;
-  const outboundIds = await store.transaction(async (tx) => {
-    let ids: string[] = [];
-    if (item) {
-      await tx.items.append(item);
-      ids = await queueDelivery(tx, deps, conv, agent, item, pending);
-    }
-    await tx.conversations.update(
-      conv.id,
-      { answeredThrough, lastActivityAt: now, ...(result.endRequested ? {} : { status: 'suspended' as const }) },
-      now,
-    );
-    return ids;
-  });
+  let committed: { outboundIds: string[]; endedMeanwhile: boolean };
+  try {
+    committed = await store.transaction(async (tx) => {
+      const marked = await tx.items.markAnswered(pending.map((i) => i.id), result.turnId);
+      if (marked !== pending.length) throw new AnsweredElsewhere();
+      let outboundIds: string[] = [];
+      if (item) {
+        await tx.items.append(item);
+        outboundIds = await queueDelivery(tx, deps, conv, agent, item, pending);
+      }
+      // Ended while the turn ran (API, a newer conversation): the answer stands, the end too.
+      const endedMeanwhile = (await tx.conversations.get(conv.id))?.status === 'ended';
+      const suspend = !result.endRequested && !endedMeanwhile;
+      await tx.conversations.update(conv.id, { lastActivityAt: now, ...(suspend ? { status: 'suspended' as const } : {}) }, now);
+      return { outboundIds, endedMeanwhile };
+    });
+  } catch (err) {
+    if (!(err instanceof AnsweredElsewhere)) throw err;
+    deps.logger.warn({ conversationId: conv.id, turnId: result.turnId }, 'async turn: its messages were answered by another turn; answer dropped');
+    return;
+  }
   deps.metrics.turnDurationSeconds.observe({ agent: agent.id, channel: conv.channel, interrupted: 'false' }, durationMs / 1000);
   if (item) deps.events.publish({ conversationId: conv.id, kind: 'item', itemId: item.id });
   // One record per part, in order: the first part queues the next once it is sent.
-  if (outboundIds[0]) await queueSend(deps, outboundIds[0]);
+  if (committed.outboundIds[0]) await queueSend(deps, committed.outboundIds[0]);
   if (result.endRequested) {
     const ended = await store.conversations.end(conv.id, 'agent', now);
     if (ended?.ended) deps.events.publish({ conversationId: conv.id, kind: 'status', status: 'ended', endedReason: 'agent' });
     if (ended?.ended) await summariseConversation(store, conv.id, deps.logger);
-  } else {
+  } else if (!committed.endedMeanwhile) {
     deps.events.publish({ conversationId: conv.id, kind: 'status', status: 'suspended' });
     await scheduleTimeout(deps, conv.id, agent, conv.channel as AsyncChannel);
   }

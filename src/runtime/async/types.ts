@@ -44,6 +44,13 @@ export interface InboundMessage {
 /** Sends one outbound record on its channel; throws a classified `OperatorError` on failure. */
 export interface ChannelSender {
   send(rec: OutboundRecord): Promise<{ providerId?: string }>;
+  /**
+   * Before a resend (an earlier attempt may have got through): the provider's ids of messages it
+   * already accepted that are this record — same recipient, sender and body, created at or after
+   * the record — oldest first. Absent when the channel needs none (email: a resend carries the
+   * same Message-ID, so it is the same message to the recipient).
+   */
+  reconcile?(rec: OutboundRecord): Promise<string[]>;
 }
 
 export interface AsyncDeps {

@@ -54,7 +54,9 @@ export function twilioSmsRoutes(app: FastifyInstance, deps: TwilioSmsDeps): void
       return form;
     };
 
-    scope.post('/twilio/sms', { config: { public: true } }, async (req, reply: FastifyReply) => {
+    // Not under the per-address API rate limit: Twilio's webhooks come from a few addresses, are
+    // authenticated by their signature, and an inbound message refused with 429 is not retried.
+    scope.post('/twilio/sms', { config: { public: true, rateLimit: false } }, async (req, reply: FastifyReply) => {
       const sms = parseInboundSms(verified(req));
       const route = deps.config.channels.sms.find((r) => r.number === sms.to);
       if (!route) {
@@ -75,7 +77,7 @@ export function twilioSmsRoutes(app: FastifyInstance, deps: TwilioSmsDeps): void
       return reply.type('text/xml').send(twimlEmpty());
     });
 
-    scope.post('/twilio/sms/status', { config: { public: true } }, async (req, reply) => {
+    scope.post('/twilio/sms/status', { config: { public: true, rateLimit: false } }, async (req, reply) => {
       const update = parseSmsStatus(verified(req));
       const rec = await deps.store.outbound.findByProviderId(update.messageSid);
       const next = DELIVERY[update.status];

@@ -4,6 +4,7 @@ import type { StoreDialect } from '../executor.ts';
 import { init } from './0001_init.ts';
 import { asyncConversations } from './0002_async.ts';
 import { memory } from './0003_memory.ts';
+import { asyncReliability } from './0004_async_reliability.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run (`NNNN_what`); a released migration
@@ -14,6 +15,7 @@ export function migrations(dialect: StoreDialect): Record<string, Migration> {
     '0001_init': init(dialect),
     '0002_async': asyncConversations(dialect),
     '0003_memory': memory(dialect),
+    '0004_async_reliability': asyncReliability(dialect),
   };
 }
 

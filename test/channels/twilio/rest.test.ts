@@ -186,3 +186,51 @@ describe('TwilioRestClient calls', () => {
     expect(sim.requests).toHaveLength(requests);
   });
 });
+
+describe('TwilioRestClient.listMessages (the simulator as Twilio)', () => {
+  const DAY = 86_400_000;
+  const day1 = Date.UTC(2026, 2, 1, 23, 59, 0);
+  let now = day1;
+  let dated: TwilioSimulator;
+  let api: TwilioRestClient;
+  beforeEach(async () => {
+    now = day1;
+    dated = await TwilioSimulator.start({ now: () => now });
+    api = new TwilioRestClient({ accountSid: dated.accountSid, authToken: dated.authToken, baseUrl: dated.url });
+  });
+  afterEach(() => dated.close());
+
+  async function sendAt(ms: number, body: string, to = '+15550001111', from = '+15557654321'): Promise<string> {
+    now = ms;
+    return (await api.sendMessage({ from, to, body })).sid;
+  }
+
+  it('lists messages To/From sent since a day, newest first, following next_page_uri', async () => {
+    await sendAt(day1, 'the day before');
+    const a = await sendAt(day1 + DAY, 'first');
+    const b = await sendAt(day1 + DAY + 1_500, 'second');
+    await sendAt(day1 + DAY + 2_000, 'to someone else', '+15550002222');
+    await sendAt(day1 + DAY + 3_000, 'from another number', '+15550001111', '+15557650000');
+
+    const listed = await api.listMessages({ to: '+15550001111', from: '+15557654321', dateSentAfter: day1 + DAY - 60_000 });
+    expect(listed.map((m) => [m.sid, m.body])).toEqual([[b, 'second'], [a, 'first']]);
+    expect(listed[0]).toMatchObject({ to: '+15550001111', from: '+15557654321', status: 'queued', direction: 'outbound-api', dateCreated: day1 + DAY + 1_000 });
+    const request = dated.requests.at(-1)!;
+    expect(request).toMatchObject({ method: 'GET', path: `/2010-04-01/Accounts/${dated.accountSid}/Messages.json`, status: 200 });
+    expect(request.params).toEqual({ To: '+15550001111', From: '+15557654321', 'DateSent>': '2026-03-02', PageSize: '50' });
+
+    for (let i = 0; i < 4; i++) await sendAt(day1 + 2 * DAY + i * 1000, `more ${i}`);
+    const paged = await api.listMessages({ to: '+15550001111', pageSize: 2 });
+    expect(paged.map((m) => m.body)).toEqual(['more 3', 'more 2', 'more 1', 'more 0', 'from another number', 'second', 'first', 'the day before']);
+    expect(dated.requests.filter((r) => r.method === 'GET').map((r) => r.params.Page)).toEqual([undefined, undefined, '1', '2', '3']);
+    expect(await api.listMessages({ to: '+15550001111', pageSize: 2, limit: 3 })).toHaveLength(3);
+  });
+
+  it('classifies failures like the other requests', async () => {
+    dated.failNext(1, 503);
+    expect(await failure(api.listMessages({ to: '+15550001111' }))).toMatchObject({ code: 'twilio_unavailable', retryable: true });
+    const portal: typeof fetch = () => Promise.resolve(new Response('{"sid":"not a list"}', { status: 200 }));
+    const odd = new TwilioRestClient({ accountSid: dated.accountSid, authToken: dated.authToken, fetch: portal });
+    expect(await failure(odd.listMessages({ to: '+15550001111' }))).toMatchObject({ code: 'twilio_bad_response', retryable: false });
+  });
+});
