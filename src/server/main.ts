@@ -127,6 +127,7 @@ async function startAsync(a: {
     store, queue, pool: a.runtime.pool, clock, logger, metrics: a.metrics, events, agents, senders, nodeId: settings.nodeId,
   });
   a.closers.push(() => queue.stop());
+  a.closers.push(() => Promise.resolve(conversations.stop()));
   await conversations.start();
   return conversations;
 }

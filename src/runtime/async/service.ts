@@ -27,11 +27,23 @@ export interface StartRequest {
  * into a worker for each turn, ended by inactivity or explicitly. All work goes through the
  * durable queue, so a restart loses nothing.
  */
+/** How often this node looks for work a dead node left behind. */
+const SWEEP_INTERVAL_MS = 5_000;
+/** How long an unanswered message or a due delivery may wait before the sweep re-queues it. */
+const STALLED_MS = 10_000;
+
 export class AsyncConversations {
   readonly deps: AsyncDeps;
+  private sweeper: NodeJS.Timeout | undefined;
+  private sweeping = false;
 
   constructor(deps: AsyncDeps) {
     this.deps = deps;
+  }
+
+  /** Stops the stall sweep (the queue is stopped by its owner). */
+  stop(): void {
+    clearInterval(this.sweeper);
   }
 
   async start(): Promise<void> {
@@ -42,6 +54,36 @@ export class AsyncConversations {
     queue.work(JOB_TIMEOUT, guard((job) => this.onTimeout(job)), { concurrency: 4 });
     await queue.start();
     await this.recover();
+    // A safety net on wall-clock time (not the injected clock: it must not fire thousands of times
+    // when a test advances days): see `sweep`.
+    this.sweeper = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  /**
+   * Work a dead node held comes back within seconds: a conversation whose oldest unanswered
+   * message has waited longer than `STALLED_MS` (its node died mid-turn: the lease expires in
+   * LEASE_MS) gets a new turn job, and so does a delivery left due or half-sent. Jobs are
+   * idempotent (leases, claims), so an extra one costs a look and nothing else.
+   */
+  private async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    const { store, clock, logger } = this.deps;
+    try {
+      const now = clock.now();
+      for (const id of await store.conversations.listNeedingTurn(200)) {
+        const oldest = (await store.items.listAwaitingAnswer(id))[0];
+        if (oldest && oldest.createdAt < now - STALLED_MS) await scheduleTurn(this.deps, id, now);
+      }
+      for (const rec of await store.outbound.listDue(now, 200)) {
+        if ((rec.nextAttemptAt ?? rec.updatedAt) < now - STALLED_MS) await queueSend(this.deps, rec.id);
+      }
+    } catch (err) {
+      logger.warn({ err: String(err) }, 'async sweep failed');
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   /** A customer message from a channel adapter (webhook, SMTP, API). */

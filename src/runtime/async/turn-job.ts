@@ -12,10 +12,12 @@ import { queueDelivery, queueSend } from './delivery.ts';
 import { agentOrThrow, scheduleTimeout, scheduleTurn } from './inbound.ts';
 import type { AsyncDeps } from './types.ts';
 
-/** How long a node may hold a conversation's turn before another node may take it over. */
-const LEASE_MS = 120_000;
-/** When another node holds the lease, look again after this long. */
-const BUSY_RETRY_MS = 250;
+/**
+ * How long a node holds a conversation's turn without renewing it: a node that dies mid-turn
+ * gives the conversation up after this long (the stall sweep in service.ts then re-queues it).
+ */
+const LEASE_MS = 20_000;
+const LEASE_RENEW_MS = 5_000;
 
 /** The item that makes the agent write first (proactive outreach), stored like any other. */
 export const PROACTIVE_EVENT = 'The business starts this conversation: write the first message to the customer.';
@@ -30,9 +32,15 @@ export async function runTurnJob(deps: AsyncDeps, job: QueuedJob): Promise<void>
   const { store, clock } = deps;
   const owner = `${deps.nodeId}/${job.id}`;
   if (!(await store.conversations.acquireLease(conversationId, owner, clock.now() + LEASE_MS, clock.now()))) {
-    await scheduleTurn(deps, conversationId, clock.now() + BUSY_RETRY_MS);
+    // Another turn runs: its holder looks for new messages after releasing the lease, and if the
+    // holder dies, the stall sweep re-queues the conversation once the lease has expired.
     return;
   }
+  // Renewed on wall-clock time while the turn runs (a model may take longer than the lease).
+  const renew = setInterval(() => {
+    store.conversations.acquireLease(conversationId, owner, clock.now() + LEASE_MS, clock.now()).catch(() => undefined);
+  }, LEASE_RENEW_MS);
+  renew.unref();
   try {
     const conv = await store.conversations.get(conversationId);
     if (!conv || conv.status === 'ended' || conv.mode !== 'async') return;
@@ -47,6 +55,7 @@ export async function runTurnJob(deps: AsyncDeps, job: QueuedJob): Promise<void>
     }
     await answer(deps, conv, agent, pending);
   } finally {
+    clearInterval(renew);
     await store.conversations.releaseLease(conversationId, owner);
   }
   // Messages that arrived while this turn ran are answered next, in order. Pending is per item
