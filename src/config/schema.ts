@@ -224,11 +224,17 @@ export const configSchema = z
     pool: z
       .object({
         size: z.number().int().min(0).max(512).default(4),
+        /**
+         * Conversations running in workers at once (the idle pool comes on top). Each worker holds
+         * ~140 memory mappings; past vm.max_map_count (65,530 by default) V8 aborts the whole
+         * process, so new conversations are refused (`at_capacity`) well before that.
+         */
+        maxWorkers: z.number().int().min(1).max(4096).default(350),
         maxOldGenerationSizeMb: z.number().int().min(16).max(4096).default(96),
         maxYoungGenerationSizeMb: z.number().int().min(1).max(512).default(16),
       })
       .strict()
-      .default({ size: 4, maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 }),
+      .prefault({}),
     limits: z
       .object({
         bodyBytes: z.number().int().min(1024).default(1_048_576),

@@ -4,6 +4,8 @@ import { OperatorError, errorMessage } from '../core/errors.ts';
 export interface PoolOptions {
   /** Workers kept started and idle, ready to take a conversation. */
   size: number;
+  /** Conversations (leased workers) at once; `acquire` refuses with `at_capacity` beyond it. */
+  maxWorkers?: number;
   /** The worker's entry module. */
   script: URL;
   workerData: unknown;
@@ -29,6 +31,7 @@ export class WorkerPool {
   private readonly opts: PoolOptions;
   private readonly ready: Worker[] = [];
   private spawning = 0;
+  private leased = 0;
   private closed = false;
 
   constructor(opts: PoolOptions) {
@@ -47,9 +50,24 @@ export class WorkerPool {
   async acquire(): Promise<WorkerLease> {
     if (this.closed) throw new OperatorError('server', 'shutting_down', 'The server is shutting down');
     const started = performance.now();
+    const max = this.opts.maxWorkers ?? Infinity;
+    if (this.leased >= max) {
+      throw new OperatorError('rate_limit', 'at_capacity', `This node runs its maximum of ${max} conversations at once; try again shortly`);
+    }
     const warm = this.ready.shift();
+    this.leased++;
+    let worker: Worker;
+    try {
+      worker = warm ?? (await this.spawn());
+    } catch (err) {
+      this.leased--;
+      throw err;
+    }
+    worker.once('exit', () => {
+      this.leased--;
+      this.refill();
+    });
     this.refill();
-    const worker = warm ?? (await this.spawn());
     return { worker, waitedMs: performance.now() - started };
   }
 
@@ -57,6 +75,11 @@ export class WorkerPool {
     this.closed = true;
     const idle = this.ready.splice(0);
     await Promise.all(idle.map((w) => w.terminate()));
+  }
+
+  /** Leased workers (live conversations and async activations running now). */
+  get busy(): number {
+    return this.leased;
   }
 
   private refill(): void {

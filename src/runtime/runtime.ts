@@ -50,6 +50,7 @@ export class Runtime {
     };
     this.pool = new WorkerPool({
       size: opts.config.pool.size,
+      maxWorkers: opts.config.pool.maxWorkers,
       script: new URL('./worker/main.ts', import.meta.url),
       workerData: boot,
       resourceLimits: {

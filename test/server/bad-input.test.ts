@@ -226,3 +226,37 @@ describe('per-client session cap', () => {
     }
   });
 });
+
+describe('node capacity', () => {
+  it('refuses a conversation over pool.maxWorkers with at_capacity instead of risking the process, and recovers', async () => {
+    const small = await serve({
+      pool: { ...SMALL_POOL, size: 1, maxWorkers: 2 },
+      agents: { talk: { instructions: 'x', model: { provider: 'scripted', loop: true, steps: [words('Ok.')] } } },
+    });
+    try {
+      const a = await openSession(small.url, 'talk');
+      const b = await openSession(small.url, 'talk');
+      const c = await RealtimeClient.connect(small.url);
+      c.send({ type: 'session.start', agent: 'talk', mode: 'text' });
+      const err = await c.next('error');
+      expect(err.code).toBe('at_capacity');
+      expect(c.closeCode).toBeUndefined(); // the socket stays: the client may try again
+      a.client.send({ type: 'session.end' });
+      await a.client.next('session.ended');
+      c.close();
+      // The ended conversation's worker is gone; the next start succeeds (allow its exit to land).
+      let started = false;
+      for (let i = 0; i < 50 && !started; i++) {
+        const d = await RealtimeClient.connect(small.url);
+        d.send({ type: 'session.start', agent: 'talk', mode: 'text' });
+        await new Promise((r) => setTimeout(r, 100));
+        started = d.all('session.started').length === 1;
+        d.close();
+      }
+      expect(started).toBe(true);
+      b.client.close();
+    } finally {
+      await small.close();
+    }
+  });
+});
