@@ -1,5 +1,5 @@
 import { BenchSession, type TurnTiming } from './client.ts';
-import { processCpuSeconds } from './proc.ts';
+import { cpuWindow } from './proc.ts';
 import { AGENT, type BenchServer } from './server.ts';
 
 /** Groups of sessions on one server: opening them, warming them, and the burst of turns. */
@@ -8,25 +8,40 @@ export interface Opened {
   sessions: BenchSession[];
   /** `session.start` sent → `session.started` received, per session, in opening order. */
   startMs: number[];
+  /** Starts the server refused or failed (e.g. `worker_start_timeout` under load); each was retried. */
+  failedStarts: string[];
   wallMs: number;
 }
 
-/** Opens `n` sessions, `lanes` at a time (each lane: connect, start, next). */
+/** Opens `n` sessions, `lanes` at a time (each lane: connect, start, next); a failed start is retried twice. */
 export async function openSessions(server: BenchServer, n: number, lanes = 1): Promise<Opened> {
   const sessions: BenchSession[] = [];
   const startMs: number[] = [];
+  const failedStarts: string[] = [];
   let next = 0;
   const started = performance.now();
+  const openOne = async (): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      const s = await BenchSession.connect(server.wsUrl);
+      try {
+        startMs.push(await s.start(AGENT));
+        sessions.push(s);
+        return;
+      } catch (err) {
+        failedStarts.push(err instanceof Error ? err.message : String(err));
+        await s.close().catch(() => undefined);
+        if (attempt >= 3) throw err;
+      }
+    }
+  };
   const lane = async (): Promise<void> => {
     while (next < n) {
       next++;
-      const s = await BenchSession.connect(server.wsUrl);
-      startMs.push(await s.start(AGENT));
-      sessions.push(s);
+      await openOne();
     }
   };
   await Promise.all(Array.from({ length: Math.min(lanes, n) }, lane));
-  return { sessions, startMs, wallMs: performance.now() - started };
+  return { sessions, startMs, failedStarts, wallMs: performance.now() - started };
 }
 
 /** One turn per session, `lanes` sessions at a time; returns each turn's timing. */
@@ -51,6 +66,8 @@ export interface Burst {
   serverCpuMsPerTurn: number;
   /** CPU this load generator spent during the burst, per turn (ms). */
   clientCpuMsPerTurn: number;
+  /** CPU other processes on the machine used during the burst, % of all cores (interference). */
+  otherCpuPct: number;
 }
 
 /**
@@ -60,8 +77,7 @@ export interface Burst {
 export async function burst(server: BenchServer, sessions: readonly BenchSession[], turns: number): Promise<Burst> {
   const firstDeltaMs: number[] = [];
   const doneMs: number[] = [];
-  const cpu0 = processCpuSeconds(server.pid);
-  const client0 = process.cpuUsage();
+  const cpu = cpuWindow(server.pid);
   const started = performance.now();
   await Promise.all(
     sessions.map(async (s) => {
@@ -73,8 +89,7 @@ export async function burst(server: BenchServer, sessions: readonly BenchSession
     }),
   );
   const wallMs = performance.now() - started;
-  const serverCpuS = processCpuSeconds(server.pid) - cpu0;
-  const client = process.cpuUsage(client0);
+  const { serverCpuS, clientCpuS, otherCpuPct } = cpu();
   const n = firstDeltaMs.length;
   return {
     sessions: sessions.length,
@@ -84,7 +99,8 @@ export async function burst(server: BenchServer, sessions: readonly BenchSession
     wallMs,
     turnsPerSecond: (n / wallMs) * 1000,
     serverCpuMsPerTurn: (serverCpuS * 1000) / n,
-    clientCpuMsPerTurn: (client.user + client.system) / 1000 / n,
+    clientCpuMsPerTurn: (clientCpuS * 1000) / n,
+    otherCpuPct,
   };
 }
 
@@ -103,4 +119,26 @@ export async function waitForPool(server: BenchServer, size: number, timeoutMs =
     if (performance.now() > deadline) throw new Error(`the warm pool did not refill to ${size} in ${timeoutMs} ms`);
     await sleep(20);
   }
+}
+
+/** Other processes' CPU above this (% of all cores) during a measurement makes it a disturbed one. */
+export const DISTURBED_PCT = 10;
+
+/**
+ * Runs `attempt` until `want` runs were undisturbed by other processes on the machine, at most
+ * `maxTries` times; keeps the `want` least disturbed. The benchmark shares its machine with
+ * other work, and a burst that competed with it measures that work, not the server.
+ */
+export async function undisturbed<T extends { otherCpuPct: number }>(
+  want: number,
+  maxTries: number,
+  attempt: () => Promise<T>,
+): Promise<{ kept: T[]; all: T[]; tries: number }> {
+  const all: T[] = [];
+  while (all.length < maxTries && all.filter((r) => r.otherCpuPct < DISTURBED_PCT).length < want) {
+    all.push(await attempt());
+    await sleep(300);
+  }
+  const kept = [...all].sort((a, b) => a.otherCpuPct - b.otherCpuPct).slice(0, want);
+  return { kept: all.filter((r) => kept.includes(r)), all, tries: all.length };
 }

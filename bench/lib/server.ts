@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { processCpuSeconds, readRssMb } from './proc.ts';
+import { mapCount, maxMapCount, processCpuSeconds, readRssMb } from './proc.ts';
 
 /**
  * The server under test, as its own process (`operator start`), so the load generator's CPU is
@@ -43,6 +43,8 @@ export interface BenchServer {
   cpuSeconds(): number;
   /** Prewarmed workers ready right now (the `operator_worker_pool_idle` gauge of /metrics). */
   poolIdle(): Promise<number>;
+  /** How the server process ended, if it ended before `stop()` (a crash, a signal from outside). */
+  unexpectedExit(): string | undefined;
   /** Server log lines at warn level or above (pino JSON), for the results. */
   problems(): string[];
   /** SIGTERM, wait for the exit, remove the temp folder. */
@@ -74,7 +76,14 @@ export async function spawnBenchServer(opts: BenchServerOptions): Promise<BenchS
     env: { ...process.env, PORT: '0', SMTP_PORT: '0', HOST: '127.0.0.1', OPERATOR_CONFIG: configPath, OPERATOR_DATA_DIR: join(dir, 'data') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  let stopping = false;
+  let exitedHow: string | undefined;
+  const exited = new Promise<number | null>((res) =>
+    child.once('exit', (code, signal) => {
+      if (!stopping) exitedHow = `the server process exited unexpectedly (code ${code}, signal ${signal})`;
+      res(code);
+    }),
+  );
   const problems: string[] = [];
   watchProblems(child, problems);
   const url = await listeningUrl(child, exited, opts.startTimeoutMs ?? 120_000);
@@ -88,6 +97,7 @@ export async function spawnBenchServer(opts: BenchServerOptions): Promise<BenchS
     dataDir: dir,
     rssMb: () => readRssMb(pid),
     problems: () => problems,
+    unexpectedExit: () => exitedHow,
     cpuSeconds: () => processCpuSeconds(pid),
     async poolIdle() {
       const text = await (await fetch(`${url}/metrics`)).text();
@@ -96,7 +106,8 @@ export async function spawnBenchServer(opts: BenchServerOptions): Promise<BenchS
       return Number(m[1]);
     },
     async stop() {
-      if (child.exitCode === null) {
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
         await exited;
@@ -150,4 +161,18 @@ function watchProblems(child: ChildProcess, into: string[]): void {
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
+}
+
+/** The error of a failed benchmark, saying whether the server was still up and what it logged. */
+export function explain(server: BenchServer, err: unknown): Error {
+  let why = server.unexpectedExit();
+  if (!why) {
+    try {
+      why = `the server process was still running, holding ${mapCount(server.pid)} of ${maxMapCount()} memory mappings`;
+    } catch {
+      why = 'the server process was exiting';
+    }
+  }
+  const last = server.problems().slice(-5).map((l) => l.slice(0, 500));
+  return new Error([`${err instanceof Error ? err.message : String(err)} — ${why}`, ...last].join('\n'), { cause: err });
 }
