@@ -32,6 +32,8 @@ export class WorkerPool {
   private readonly ready: Worker[] = [];
   private spawning = 0;
   private leased = 0;
+  /** The exit handler of each leased worker (it gives the lease back if the worker dies). */
+  private readonly leases = new Map<Worker, () => void>();
   private closed = false;
 
   constructor(opts: PoolOptions) {
@@ -63,12 +65,40 @@ export class WorkerPool {
       this.leased--;
       throw err;
     }
-    worker.once('exit', () => {
+    const onExit = (): void => {
+      this.leases.delete(worker);
       this.leased--;
       this.refill();
-    });
+    };
+    worker.once('exit', onExit);
+    this.leases.set(worker, onExit);
     this.refill();
     return { worker, waitedMs: performance.now() - started };
+  }
+
+  /**
+   * Gives back a worker whose async activation finished cleanly (its session closed): it waits in
+   * the pool for the next activation when there is room, else it is stopped. Spawning costs
+   * ~200 ms of CPU, so reusing is what lets one node answer more than a few messages a second.
+   * Live (real-time) conversations never come back: their worker ends with them.
+   */
+  release(worker: Worker): void {
+    const onExit = this.leases.get(worker);
+    if (!onExit) return; // it died meanwhile: its exit handler already gave the lease back
+    worker.off('exit', onExit);
+    this.leases.delete(worker);
+    this.leased--;
+    if (!this.closed && this.ready.length < this.opts.size) this.addIdle(worker);
+    else void worker.terminate();
+  }
+
+  private addIdle(w: Worker): void {
+    // An idle worker that dies (it should not) must not be handed out.
+    w.once('exit', () => {
+      const i = this.ready.indexOf(w);
+      if (i >= 0) this.ready.splice(i, 1);
+    });
+    this.ready.push(w);
   }
 
   async close(): Promise<void> {
@@ -96,12 +126,7 @@ export class WorkerPool {
         await w.terminate();
         return;
       }
-      // An idle worker that dies (it should not) must not be handed out.
-      w.once('exit', () => {
-        const i = this.ready.indexOf(w);
-        if (i >= 0) this.ready.splice(i, 1);
-      });
-      this.ready.push(w);
+      this.addIdle(w);
     } catch (err) {
       this.opts.onError?.(err);
     } finally {

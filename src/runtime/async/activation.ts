@@ -41,12 +41,20 @@ export interface ActivationArgs {
 
 /**
  * One activation of an async conversation: borrow a warm worker, hand it the conversation's
- * history from the store, run one turn, and give the worker back (it is terminated: nothing of the
- * conversation stays in memory once it is suspended).
+ * history from the store, run one turn, and give the worker back with its session closed
+ * (nothing of the conversation stays in memory once it is suspended; a worker that failed is
+ * stopped instead).
  */
 export async function runActivation(a: ActivationArgs): Promise<ActivationResult> {
   const { worker } = await a.pool.acquire();
   let writes: Promise<unknown> = Promise.resolve();
+  let clean = false;
+  type Listener = (arg: never) => void;
+  const ours: ['message' | 'error' | 'exit', Listener][] = [];
+  const on = (event: 'message' | 'error' | 'exit', fn: Listener): void => {
+    worker.on(event, fn as (arg: unknown) => void);
+    ours.push([event, fn]);
+  };
   try {
     const result = await new Promise<ActivationResult>((resolve, reject) => {
       let done: Omit<ActivationResult, 'endRequested'> | undefined;
@@ -72,15 +80,15 @@ export async function runActivation(a: ActivationArgs): Promise<ActivationResult
           endRequested = true;
         }
       };
-      worker.on('message', (m: FromWorker) => {
+      on('message', (m: FromWorker) => {
         if (m.t === 'event') onEvent(m.event);
         // `idle` comes after the turn's last event (conversation.end included).
         else if (m.t === 'idle') finish();
         else if (m.t === 'fatal') reject(new OperatorError('server', 'worker_crashed', `${m.code}: ${m.message}`));
         else if (m.t === 'recall' && a.recall) answerRecall(worker, m.id, () => a.recall!(m.query));
       });
-      worker.once('error', (err) => reject(new OperatorError('server', 'worker_crashed', errorMessage(err), { cause: err })));
-      worker.once('exit', (code) => reject(new OperatorError('server', 'worker_crashed', `worker exited with code ${code}`)));
+      on('error', (err: Error) => reject(new OperatorError('server', 'worker_crashed', errorMessage(err), { cause: err })));
+      on('exit', (code: number) => reject(new OperatorError('server', 'worker_crashed', `worker exited with code ${code}`)));
       const post = (m: ToWorker): void => worker.postMessage(m);
       post({
         t: 'activate',
@@ -94,9 +102,16 @@ export async function runActivation(a: ActivationArgs): Promise<ActivationResult
       post({ t: 'input', seq: 1, items: a.input });
     });
     await writes;
+    clean = true;
     return result;
   } finally {
-    worker.removeAllListeners();
-    void worker.terminate();
+    for (const [event, fn] of ours) worker.off(event, fn as (arg: unknown) => void);
+    if (clean) {
+      // The worker drops the session: nothing of this conversation stays once it is suspended.
+      worker.postMessage({ t: 'close' } satisfies ToWorker);
+      a.pool.release(worker);
+    } else {
+      void worker.terminate(); // crashed, timed out or failed: never reused
+    }
   }
 }

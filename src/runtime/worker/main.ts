@@ -96,9 +96,12 @@ function onMessage(m: ToWorker): void {
       session?.interrupt(m.kind, m.delivered);
       return;
     case 'close':
+      // Async workers are reused for the next activation: drop everything of this conversation.
       session?.close();
       session = undefined;
       pending = [];
+      pendingSeq = 0;
+      greeting = undefined;
       return;
     case 'crash':
       if ((boot as { allowTestHooks?: boolean }).allowTestHooks) throw new Error('crash requested by test hook');
