@@ -49,6 +49,10 @@ async function run(ctx: BenchContext): Promise<BenchOutput> {
       const o = await openSessions(server, fit, p.lanes);
       open.push(...o.sessions);
       failedStarts.push(...o.failedStarts);
+      if (o.atCapacity) {
+        limitedBy = `the server's pool.maxWorkers: it refused session ${open.length + 1} with at_capacity`;
+        ctx.log(`the server refused more sessions (at_capacity) at ${open.length}`);
+      }
       const rss = await settledRss(server, p.poolSize, p.settleMs);
       readings.push({ sessions: open.length, rssMb: round(rss, 1) });
       perSession = (rss - rss0) / open.length;

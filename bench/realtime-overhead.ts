@@ -137,19 +137,22 @@ async function largeFleet(server: BenchServer, p: Params, ctx: BenchContext, fle
   const extra = await openSessions(server, cap.more, p.lanes);
   await turnEach(extra.sessions, 4);
   await sleep(500);
-  ctx.log(`${large} sessions × ${p.largeTurns} turns, sent at once`);
   const all = [...fleet, ...extra.sessions];
+  const limitedBy = extra.atCapacity ? `the server's pool.maxWorkers: it refused session ${all.length + 1} with at_capacity` : cap.limitedBy;
+  if (extra.atCapacity) ctx.log(`the server refused more sessions (at_capacity) at ${all.length}`);
+  if (extra.failedStarts.length > 0) ctx.log(`${extra.failedStarts.length} start(s) failed and were retried; ${all.length} sessions open`);
+  ctx.log(`${all.length} sessions × ${p.largeTurns} turns, sent at once`);
   const { kept, tries } = await undisturbed(1, 3, () => burst(server, all, p.largeTurns));
   const l = kept[0]!;
   const summary = summarize(l.firstDeltaMs);
   const starts = summarize(extra.startMs);
-  const label = `${large} sessions × ${p.largeTurns} at once`;
+  const label = `${all.length} sessions × ${p.largeTurns} at once`;
   return {
     sessions: extra.sessions,
     figures: [
       figure('overhead_large_p95', `overhead p95, ${label}`, summary.p95, 'ms', { detail: latencyDetail(summary) }),
       figure('throughput_large', `throughput, ${label}`, l.turnsPerSecond, 'turns/s', { detail: `server CPU ${round(l.serverCpuMsPerTurn)} ms/turn` }),
-      figure('session_start_large_p50', `session start p50 while opening ${large} (pool ${p.poolSize}, ${p.lanes} at a time)`, starts.p50, 'ms', {
+      figure('session_start_large_p50', `session start p50 while opening ${all.length} (pool ${p.poolSize}, ${p.lanes} at a time)`, starts.p50, 'ms', {
         detail: latencyDetail(starts),
       }),
     ],
@@ -157,7 +160,7 @@ async function largeFleet(server: BenchServer, p: Params, ctx: BenchContext, fle
       ...burstData(l),
       tries,
       wantedSessions: p.largeSessions,
-      ...(cap.limitedBy ? { limitedBy: cap.limitedBy } : {}),
+      ...(limitedBy ? { limitedBy } : {}),
       costPerSession: { rssMb: round(cost.mb, 1), mappings: Math.round(cost.maps) },
       sessionStartMs: starts,
       failedStarts: extra.failedStarts,

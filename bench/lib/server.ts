@@ -53,7 +53,9 @@ export interface BenchServer {
 
 export function benchConfig(poolSize: number): object {
   return {
-    pool: { size: poolSize },
+    // maxWorkers: the product caps a node at 350 conversations (pool.maxWorkers); the large fleet
+    // goes to 400, still under the ~460 workers where vm.max_map_count makes V8 abort.
+    pool: { size: poolSize, maxWorkers: 400 },
     // The default per-IP limits are meant for the internet; every benchmark client is 127.0.0.1.
     limits: { rateLimitPerMinute: 1_000_000, sessionsPerIp: 100_000 },
     logging: { level: 'info' },
