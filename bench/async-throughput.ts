@@ -28,7 +28,7 @@ const FULL = {
   poolSize: 8, customers: 200, warmupLanes: 8, rates: [2, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150, 200],
   stepS: 15, drainMs: 10_000, lagP95Ms: 1000, refine: true, pauseMs: 2000,
 };
-const QUICK = { poolSize: 8, customers: 20, warmupLanes: 4, rates: [2, 5, 10], stepS: 3, drainMs: 3000, lagP95Ms: 1000, refine: false, pauseMs: 500 };
+const QUICK = { poolSize: 8, customers: 20, warmupLanes: 4, rates: [5, 10, 20, 40], stepS: 3, drainMs: 3000, lagP95Ms: 1000, refine: false, pauseMs: 500 };
 type Params = typeof FULL;
 
 interface Sent {

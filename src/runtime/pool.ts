@@ -34,6 +34,8 @@ export class WorkerPool {
   private leased = 0;
   /** The exit handler of each leased worker (it gives the lease back if the worker dies). */
   private readonly leases = new Map<Worker, () => void>();
+  /** The exit handler of each idle worker; removed when it is leased, so reuse adds none. */
+  private readonly idleExit = new Map<Worker, () => void>();
   private closed = false;
 
   constructor(opts: PoolOptions) {
@@ -57,6 +59,11 @@ export class WorkerPool {
       throw new OperatorError('rate_limit', 'at_capacity', `This node runs its maximum of ${max} conversations at once; try again shortly`);
     }
     const warm = this.ready.shift();
+    if (warm) {
+      const idle = this.idleExit.get(warm);
+      if (idle) warm.off('exit', idle);
+      this.idleExit.delete(warm);
+    }
     this.leased++;
     let worker: Worker;
     try {
@@ -94,10 +101,13 @@ export class WorkerPool {
 
   private addIdle(w: Worker): void {
     // An idle worker that dies (it should not) must not be handed out.
-    w.once('exit', () => {
+    const onExit = (): void => {
+      this.idleExit.delete(w);
       const i = this.ready.indexOf(w);
       if (i >= 0) this.ready.splice(i, 1);
-    });
+    };
+    w.once('exit', onExit);
+    this.idleExit.set(w, onExit);
     this.ready.push(w);
   }
 

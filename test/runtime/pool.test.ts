@@ -36,6 +36,7 @@ describe('WorkerPool', () => {
       pool.release(lease.worker);
     }
     expect(pool.idle).toBe(1);
+    expect(first.worker.listenerCount('exit')).toBeLessThanOrEqual(1); // reuse adds no listeners
   });
 
   it('frees the lease of a worker that dies, and does not take a dead worker back', async () => {
