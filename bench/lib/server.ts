@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -51,11 +51,20 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
+/** Whether the measured checkout knows `pool.maxWorkers` (older ones reject the key: strict config). */
+function hasWorkerCap(): boolean {
+  try {
+    return readFileSync(join(SERVER_ROOT, 'src/config/schema.ts'), 'utf8').includes('maxWorkers');
+  } catch {
+    return false;
+  }
+}
+
 export function benchConfig(poolSize: number): object {
   return {
     // maxWorkers: the product caps a node at 350 conversations (pool.maxWorkers); the large fleet
     // goes to 400, still under the ~460 workers where vm.max_map_count makes V8 abort.
-    pool: { size: poolSize, maxWorkers: 400 },
+    pool: { size: poolSize, ...(hasWorkerCap() ? { maxWorkers: 400 } : {}) },
     // The default per-IP limits are meant for the internet; every benchmark client is 127.0.0.1.
     limits: { rateLimitPerMinute: 1_000_000, sessionsPerIp: 100_000 },
     logging: { level: 'info' },
