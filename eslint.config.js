@@ -14,10 +14,10 @@ const LAYERS = {
   engine: ['core', 'config', 'models'],
   store: ['core'],
   channels: ['core', 'config', 'engine', 'store'],
-  runtime: ['core', 'config', 'models', 'engine', 'store', 'channels'],
-  testing: ['core', 'config', 'models', 'engine', 'store', 'channels'],
-  server: ['core', 'config', 'models', 'engine', 'store', 'channels', 'runtime'],
-  cli: ['core', 'config', 'models', 'engine', 'store', 'channels', 'runtime', 'server', 'testing'],
+  runtime: ['core', 'config', 'models', 'voice', 'engine', 'store', 'channels'],
+  testing: ['core', 'config', 'models', 'voice', 'engine', 'store', 'channels'],
+  server: ['core', 'config', 'models', 'voice', 'engine', 'store', 'channels', 'runtime'],
+  cli: ['core', 'config', 'models', 'voice', 'engine', 'store', 'channels', 'runtime', 'server', 'testing'],
 };
 const ALL = Object.keys(LAYERS);
 

@@ -7,6 +7,7 @@ import type { AgentSpec, ToolSpec } from '../core/agent.ts';
 import { OperatorError, errorMessage } from '../core/errors.ts';
 import { formatPath, substituteEnv } from './env.ts';
 import { configSchema, type ParsedConfig, type ParsedTool } from './schema.ts';
+import { toVoiceSettings } from './voice-schema.ts';
 
 export type ToolImplementation = (args: Record<string, unknown>, ctx: never) => unknown;
 
@@ -115,6 +116,7 @@ export function buildConfig(raw: unknown, path: string, env: NodeJS.ProcessEnv =
         retentionMs: a.memory.retention,
       },
       ...(a.webhook ? { webhook: a.webhook } : {}),
+      voice: toVoiceSettings(a.voice),
     };
   });
   return { path, agents, channels: cfg.channels, pool: cfg.pool, limits: cfg.limits, logging: cfg.logging, examples: cfg.examples, functions };

@@ -1,21 +1,11 @@
 import { z } from 'zod';
-import { parseDurationMs } from './duration.ts';
+import { duration } from './duration-schema.ts';
+import { voiceSchema } from './voice-schema.ts';
 
 /**
  * The config file's schema. Every key is documented in docs/configuration.md; keep the two in step.
  * Unknown keys are errors (`strict`), so a typo is caught at start instead of silently ignored.
  */
-
-const duration = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    const ms = parseDurationMs(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `must be a duration like 500ms, 10s, 5m, 24h (got ${JSON.stringify(v)})` });
-      return z.NEVER;
-    }
-    return ms;
-  });
 
 const toolName = z
   .string()
@@ -160,6 +150,9 @@ const outboundWebhook = z
   })
   .strict();
 
+/** Names of the built-in tools; an agent's own tool may not take them. */
+const BUILTIN_TOOL_NAMES = new Set(['end_conversation', 'transfer_call', 'collect_digits']);
+
 export const agentSchema = z
   .object({
     name: z.string().min(1).optional(),
@@ -177,12 +170,14 @@ export const agentSchema = z
     memory: memorySettings,
     /** Async-chat replies and status changes are POSTed here, signed like tool calls. */
     webhook: outboundWebhook.optional(),
+    /** Phone calls and browser voice (docs/configuration.md#voice). */
+    voice: voiceSchema,
   })
   .strict()
   .superRefine((a, ctx) => {
     const seen = new Set<string>();
     a.tools.forEach((t, i) => {
-      if (seen.has(t.name) || t.name === 'end_conversation') {
+      if (seen.has(t.name) || BUILTIN_TOOL_NAMES.has(t.name)) {
         ctx.addIssue({ code: 'custom', path: ['tools', i, 'name'], message: `"${t.name}" is already defined` });
       }
       seen.add(t.name);
@@ -206,6 +201,17 @@ export const configSchema = z
               .strict(),
           )
           .default([]),
+        /** Incoming calls to these numbers reach these agents (docs/channels.md#phone-calls). */
+        voice: z
+          .array(
+            z
+              .object({
+                number: z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'must be an E.164 phone number like +15557654321'),
+                agent: z.string(),
+              })
+              .strict(),
+          )
+          .default([]),
         email: z
           .array(
             z
@@ -220,7 +226,7 @@ export const configSchema = z
           .default([]),
       })
       .strict()
-      .default({ sms: [], email: [] }),
+      .default({ sms: [], voice: [], email: [] }),
     pool: z
       .object({
         size: z.number().int().min(0).max(512).default(4),
@@ -265,7 +271,7 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    for (const kind of ['sms', 'email'] as const) {
+    for (const kind of ['sms', 'voice', 'email'] as const) {
       const seen = new Set<string>();
       c.channels[kind].forEach((ch, i) => {
         if (!(ch.agent in c.agents)) {

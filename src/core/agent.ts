@@ -1,4 +1,5 @@
 import type { MemorySettings } from './memory.ts';
+import type { VoiceSettings } from './voice.ts';
 
 /**
  * An agent as the runtime sees it, after the config file has been validated (`src/config/`).
@@ -82,6 +83,8 @@ export interface AgentSpec {
   memory: MemorySettings;
   /** Where async-chat replies are POSTed (signed like tool calls when `secret` is set). */
   webhook?: { url: string; secret?: string };
+  /** Phone calls and browser voice: engines, turn-taking, silence, transfer targets. */
+  voice: VoiceSettings;
 }
 
 export type AsyncChannel = 'sms' | 'email' | 'chat';

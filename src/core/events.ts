@@ -24,8 +24,11 @@ export type EngineEvent =
       text: string;
       interrupted: boolean;
       metrics: { firstDeltaMs?: number; durationMs: number; steps: number };
+      /** On calls: the turn's latency split (ms), added by the voice pipeline once the answer was heard. */
+      voice?: Record<string, number>;
     }
-  | { type: 'conversation.end'; reason: EndedReason; turnId?: string }
+  /** With `transferTo`: the call is handed to that number or SIP address (reason `transferred`). */
+  | { type: 'conversation.end'; reason: EndedReason; turnId?: string; transferTo?: string }
   | { type: 'turn.error'; turnId: string; error: ErrorShape & { retryable: boolean } };
 
 export type EngineEventType = EngineEvent['type'];

@@ -18,3 +18,4 @@ export {
   verifyOperatorSignature,
 } from './tools/signature.ts';
 export { MAX_WEBHOOK_RESPONSE_BYTES, type WebhookRequestBody } from './tools/webhook.ts';
+export { COLLECT_DIGITS, TRANSFER_CALL, type CallControls, type DigitRequest, type DigitResult } from './tools/call.ts';

@@ -1,10 +1,11 @@
-import type { Item } from '../core/conversation.ts';
+import type { EndedReason, Item } from '../core/conversation.ts';
 import { OperatorError } from '../core/errors.ts';
 import { ENGINE_EVENT_CLASS, type AbortReasonKind, type EngineEvent, TurnAborted } from '../core/events.ts';
 import { newId } from '../core/ids.ts';
 import { templateVars, turnPrompt } from './prompt.ts';
 import { renderTemplate } from './template.ts';
 import { builtinToolSpecs } from './tools/builtin.ts';
+import { callToolSpecs } from './tools/call.ts';
 import { RECALL_HISTORY } from './tools/recall.ts';
 import { createToolRegistry } from './tools/registry.ts';
 import { runSteps } from './turn.ts';
@@ -32,7 +33,8 @@ class Session implements ConversationSession {
     // recall_history only where there is a customer memory to search.
     const own = new Set(init.agent.tools.map((t) => t.name));
     const offered = (name: string) => !own.has(name) && (name !== RECALL_HISTORY || init.recall !== undefined);
-    const tools = [...init.agent.tools, ...builtinToolSpecs().filter((b) => offered(b.name))];
+    const builtins = [...builtinToolSpecs(), ...callToolSpecs(init.call)];
+    const tools = [...init.agent.tools, ...builtins.filter((b) => offered(b.name))];
     const registry = createToolRegistry(tools, {
       functions: init.functions,
       clock: init.clock,
@@ -40,7 +42,11 @@ class Session implements ConversationSession {
         endAfterTurn: (turnId) => {
           if (this.current?.id === turnId) this.current.endRequested = true;
         },
+        transferAfterTurn: (turnId, to) => {
+          if (this.current?.id === turnId) this.current.transferTo = to;
+        },
         ...(init.recall ? { recall: init.recall } : {}),
+        ...(init.call ? { call: init.call } : {}),
       },
     });
     this.env = { init, history: [...init.history], registry };
@@ -53,9 +59,14 @@ class Session implements ConversationSession {
   async greet(): Promise<void> {
     const greeting = this.init.agent.greeting;
     if (!greeting) return;
+    await this.say(renderTemplate(greeting, templateVars(this.init)));
+  }
+
+  async say(text: string, end?: EndedReason): Promise<void> {
     const turn = await this.beginTurn();
     try {
-      say(turn, this.init.clock, renderTemplate(greeting, templateVars(this.init)));
+      say(turn, this.init.clock, text);
+      if (end) turn.endReason = end;
     } finally {
       this.finishTurn(turn);
     }
@@ -128,7 +139,11 @@ class Session implements ConversationSession {
     this.current = undefined;
     try {
       turn.emit({ type: 'turn.done', turnId: turn.id, text: turn.text, interrupted, metrics });
-      if (turn.endRequested && !interrupted) turn.emit({ type: 'conversation.end', reason: 'agent', turnId: turn.id });
+      if (turn.transferTo && !interrupted) {
+        turn.emit({ type: 'conversation.end', reason: 'transferred', turnId: turn.id, transferTo: turn.transferTo });
+      } else if ((turn.endRequested || turn.endReason) && !interrupted) {
+        turn.emit({ type: 'conversation.end', reason: turn.endReason ?? 'agent', turnId: turn.id });
+      }
     } finally {
       turn.done.resolve();
     }

@@ -29,6 +29,10 @@ export interface TurnState {
   firstDeltaMs?: number;
   /** Set by `end_conversation`: end once this turn's answer is complete. */
   endRequested: boolean;
+  /** A scripted line that ends the conversation with this reason once heard (silence timeout…). */
+  endReason?: string;
+  /** Set by `transfer_call`: transfer the call here once this turn's answer has been heard. */
+  transferTo?: string;
   /** What the host says reached the customer, when it interrupted this turn. */
   delivered?: string;
 }

@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Channel, Conversation, Customer, Item } from '../core/conversation.ts';
 import type { AbortReasonKind, EngineEvent } from '../core/events.ts';
 import type { CustomerMemory, MemoryHit } from '../core/memory.ts';
+import type { CallControls } from './tools/call.ts';
 
 /** What an in-process (TypeScript) tool or a webhook tool receives besides its arguments. */
 export interface ToolContext {
@@ -31,6 +32,8 @@ export interface SessionInit {
   memory?: CustomerMemory;
   /** Searches the customer's earlier conversations (`recall_history`); absent: the tool is not offered. */
   recall?: (query: string) => Promise<MemoryHit[]>;
+  /** On a phone call (or browser voice): key presses and transfer, for the built-in call tools. */
+  call?: CallControls;
   model: LanguageModelV3;
   /** In-process tool implementations by tool name (from a `.ts` config). */
   functions: Record<string, ToolFunction>;
@@ -43,6 +46,8 @@ export interface SessionInit {
 export interface ConversationSession {
   /** Speak the agent's greeting (templated, no model call) as its own turn, if one is configured. */
   greet(): Promise<void>;
+  /** Say fixed text as its own turn (re-prompts, goodbyes); with `end`, the conversation then ends for that reason. */
+  say(text: string, end?: string): Promise<void>;
   /**
    * Run one turn answering these new user items (already persisted by the host). The caller
    * interrupts a running turn first; a turn started while another runs throws.

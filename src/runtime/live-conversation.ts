@@ -1,4 +1,4 @@
-import type { Worker } from 'node:worker_threads';
+import type { Transferable, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { AgentSpec } from '../core/agent.ts';
 import type { Clock } from '../core/clock.ts';
@@ -15,7 +15,7 @@ import { summariseConversation } from './memory/summarise.ts';
 import type { Metrics } from './metrics.ts';
 import type { WorkerPool } from './pool.ts';
 import { TurnTracker, type TrackedTurn } from './turn-tracker.ts';
-import type { FromWorker, ToWorker } from './worker/protocol.ts';
+import type { FromWorker, ToWorker, VoiceActivation } from './worker/protocol.ts';
 
 export interface LiveDeps {
   store: Store;
@@ -75,9 +75,10 @@ export class LiveConversation {
    * once (no worker round trip, never lost to a customer who types first) and handed to the
    * worker as history.
    */
-  activate(opts: { customer?: Customer; memory?: CustomerMemory; history: Item[]; greet: boolean }): void {
+  activate(opts: { customer?: Customer; memory?: CustomerMemory; history: Item[]; greet: boolean; voice?: VoiceActivation }): void {
     const history = [...opts.history];
-    const greeting = opts.greet ? this.greetingText(opts.customer, opts.memory) : undefined;
+    // On a call the greeting is spoken, so the worker's pipeline says it.
+    const greeting = opts.greet && !opts.voice ? this.greetingText(opts.customer, opts.memory) : undefined;
     this.deps.metrics.liveConversations.inc({ channel: this.conversation.channel });
     this.emit({ type: 'session.started', conversationId: this.conversation.id, agent: this.agent.id });
     if (greeting) {
@@ -92,9 +93,41 @@ export class LiveConversation {
       conversation: this.conversation,
       ...(opts.customer ? { customer: opts.customer } : {}),
       history,
-      greet: false,
+      greet: opts.greet && opts.voice !== undefined,
       ...(opts.memory ? { memory: opts.memory } : {}),
-    });
+      ...(opts.voice ? { voice: opts.voice } : {}),
+    }, opts.voice?.espeak ? [opts.voice.espeak] : undefined);
+  }
+
+  /** Caller audio in the transport's encoding. */
+  audioIn(data: Uint8Array): void {
+    if (this.ended) return;
+    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+    this.post({ t: 'audio.in', data: own }, [own.buffer as ArrayBuffer]);
+  }
+
+  /** The transport echoed one of our marks. */
+  markPlayed(name: string): void {
+    if (!this.ended) this.post({ t: 'audio.mark', name });
+  }
+
+  /** A key press: stored as a `dtmf` item, then handed to the pipeline. */
+  async dtmf(digit: string): Promise<void> {
+    if (this.ended) return;
+    const item = this.newItem({ role: 'user', type: 'dtmf', text: digit });
+    const { item: stored } = await this.persist(item);
+    if (this.ended) return;
+    this.emit({ type: 'user.accepted', itemId: stored.id });
+    this.post({ t: 'dtmf', seq: this.turns.input(this.deps.clock.monotonic()), item: stored });
+  }
+
+  /** Records a call event (transfer, carrier status) in the transcript. */
+  note(text: string): Promise<AppendResult> {
+    return this.persist(this.newItem({ role: 'system', type: 'event', text }));
+  }
+
+  private newItem(fields: Pick<Item, 'role' | 'type' | 'text'>): Item {
+    return { id: newId('itm', this.deps.clock.now()), conversationId: this.conversation.id, interrupted: false, createdAt: this.deps.clock.now(), ...fields };
   }
 
   private greetingText(customer: Customer | undefined, memory: CustomerMemory | undefined): string | undefined {
@@ -141,12 +174,12 @@ export class LiveConversation {
   }
 
   /** Ends the conversation once; later calls wait for the first. */
-  end(reason: EndedReason): Promise<void> {
-    this.endedPromise ??= this.doEnd(reason);
+  end(reason: EndedReason, transferTo?: string): Promise<void> {
+    this.endedPromise ??= this.doEnd(reason, transferTo);
     return this.endedPromise;
   }
 
-  private async doEnd(reason: EndedReason): Promise<void> {
+  private async doEnd(reason: EndedReason, transferTo?: string): Promise<void> {
     this.interruptActive('ConversationEnded');
     this.ended = true;
     this.post({ t: 'close' });
@@ -160,8 +193,17 @@ export class LiveConversation {
     this.deps.metrics.liveConversations.dec({ channel: this.conversation.channel });
     this.deps.metrics.conversationsEnded.inc({ channel: this.conversation.channel, reason });
     this.log.info({ reason }, 'conversation ended');
-    this.sink({ type: 'session.ended', reason });
+    this.sink({ type: 'session.ended', reason, ...(transferTo ? { transferTo } : {}) });
     void this.worker.terminate();
+  }
+
+  /** Voice: the caller cut the agent off; the worker already stopped the turn at what was heard. */
+  private bargeIn(turnId: string, heard: string): void {
+    const turn = this.turns.live(turnId);
+    if (!turn) return;
+    turn.interrupted = true;
+    turn.delivered = heard;
+    this.finishTurn(turn, true);
   }
 
   /** Cuts the answering turn at what was delivered; the worker is told so its history matches. */
@@ -177,7 +219,15 @@ export class LiveConversation {
   }
 
   private onWorker(m: FromWorker): void {
-    if (m.t === 'event') this.onEngineEvent(m.event);
+    if (m.t === 'audio.out') this.emit({ type: 'audio', data: m.data });
+    else if (m.t === 'audio.mark') this.emit({ type: 'audio.mark', id: m.name });
+    else if (m.t === 'audio.clear') this.emit({ type: 'audio.clear' });
+    else if (m.t === 'transcript') this.emit({ type: 'user.transcript', text: m.text, final: m.final });
+    else if (m.t === 'utterance') void this.userMessage(m.text);
+    else if (m.t === 'barge-in') this.bargeIn(m.turnId, m.heard);
+    else if (m.t === 'error') this.emit({ type: 'error', code: m.code, message: m.message });
+    else if (m.t === 'log') this.log[m.level](m.fields ?? {}, m.msg);
+    else if (m.t === 'event') this.onEngineEvent(m.event);
     else if (m.t === 'batch') this.turns.batch(m.seq);
     else if (m.t === 'fatal') this.onCrash(new Error(`${m.code}: ${m.message}`));
     else if (m.t === 'recall' && this.conversation.customerId) {
@@ -209,11 +259,12 @@ export class LiveConversation {
         return;
       case 'turn.done': {
         const turn = this.turns.get(e.turnId);
-        if (turn && !turn.interrupted && !turn.done) this.finishTurn(turn, e.interrupted);
+        if (turn && !turn.interrupted && !turn.done) this.finishTurn(turn, e.interrupted, e.voice);
         return;
       }
       case 'conversation.end':
-        void this.writes.then(() => this.end(e.reason));
+        if (e.transferTo) void this.note(`transferred to ${e.transferTo}`);
+        void this.writes.then(() => this.end(e.reason, e.transferTo));
         return;
     }
   }
@@ -244,7 +295,7 @@ export class LiveConversation {
   }
 
   /** Stores the agent's message as delivered, then acknowledges it with `agent.done`. */
-  private finishTurn(turn: TrackedTurn, interrupted: boolean): Item {
+  private finishTurn(turn: TrackedTurn, interrupted: boolean, voice?: Record<string, number>): Item {
     turn.done = true;
     const now = this.deps.clock.monotonic();
     this.deps.metrics.turnDurationSeconds.observe(
@@ -253,6 +304,10 @@ export class LiveConversation {
     );
     const metrics: Record<string, number> = { durationMs: now - turn.inputAtMs };
     if (turn.firstDeltaAtMs !== undefined) metrics.firstDeltaMs = turn.firstDeltaAtMs - turn.inputAtMs;
+    if (voice) {
+      Object.assign(metrics, voice);
+      for (const [stage, ms] of Object.entries(voice)) this.deps.metrics.voiceTurnSeconds.observe({ agent: this.agent.id, stage: stage.replace(/Ms$/, '') }, ms / 1000);
+    }
     const item: Item = {
       id: newId('itm', this.deps.clock.now()),
       conversationId: this.conversation.id,
@@ -300,9 +355,9 @@ export class LiveConversation {
     if (!this.ended) this.sink(e);
   }
 
-  private post(m: ToWorker): void {
+  private post(m: ToWorker, transfer?: Transferable[]): void {
     try {
-      this.worker.postMessage(m);
+      this.worker.postMessage(m, transfer);
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'could not reach the conversation worker');
     }

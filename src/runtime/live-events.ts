@@ -12,6 +12,12 @@ export type LiveEvent =
   | { type: 'tool.started'; turnId: string; callId: string; name: string }
   | { type: 'tool.finished'; turnId: string; callId: string; name: string; ok: boolean }
   | { type: 'error'; code: string; message: string }
-  | { type: 'session.ended'; reason: EndedReason };
+  /** With `transferTo`, the call is to be handed over to that number or SIP address. */
+  | { type: 'session.ended'; reason: EndedReason; transferTo?: string }
+  /** Voice: one 20 ms frame of agent audio in the transport's encoding. */
+  | { type: 'audio'; data: Uint8Array }
+  | { type: 'audio.mark'; id: string }
+  | { type: 'audio.clear' }
+  | { type: 'user.transcript'; text: string; final: boolean };
 
 export type LiveSink = (event: LiveEvent) => void;

@@ -25,6 +25,13 @@ export function createMetrics() {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    voiceTurnSeconds: new Histogram({
+      name: 'operator_voice_turn_seconds',
+      help: 'Calls: end of caller speech to first agent audio out (stage total), split by stage (endpointing, sttFinal, modelFirstToken, sentence, ttsFirstAudio, overhead)',
+      labelNames: ['agent', 'stage'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
     turnFirstDeltaSeconds: new Histogram({
       name: 'operator_turn_first_delta_seconds',
       help: 'User message received to first agent delta sent',

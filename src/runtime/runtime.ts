@@ -3,7 +3,10 @@ import type { OperatorConfig } from '../config/index.ts';
 import type { AgentSpec } from '../core/agent.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Channel, Conversation, CustomerIdentity, EndedReason } from '../core/conversation.ts';
-import { OperatorError } from '../core/errors.ts';
+import type { MessagePort } from 'node:worker_threads';
+import { OperatorError, errorMessage } from '../core/errors.ts';
+import type { CarrierAudio } from '../voice/pipeline/carrier-audio.ts';
+import type { EspeakHost } from '../voice/tts/espeak-host.ts';
 import type { CustomerMemory } from '../core/memory.ts';
 import { newId } from '../core/ids.ts';
 import type { Store } from '../store/index.ts';
@@ -32,6 +35,10 @@ export interface StartLiveRequest {
   customer?: CustomerIdentity;
   context?: Record<string, unknown>;
   sink: LiveSink;
+  /** A call: the worker runs the voice pipeline for this transport. */
+  voice?: { carrier: CarrierAudio; canTransfer: boolean };
+  /** Continue a conversation created beforehand (an outbound call created by `POST /v1/calls`). */
+  conversationId?: string;
 }
 
 /** The conversations this node runs: the warm worker pool and the live conversations in it. */
@@ -40,6 +47,7 @@ export class Runtime {
   private readonly opts: RuntimeOptions;
   private readonly agents: Map<string, AgentSpec>;
   private readonly live = new Map<string, LiveConversation>();
+  private espeak: Promise<EspeakHost> | undefined;
 
   constructor(opts: RuntimeOptions) {
     this.opts = opts;
@@ -95,16 +103,20 @@ export class Runtime {
       throw new OperatorError('not_found', 'agent_not_found', `No agent "${req.agentId}" is configured (see GET /v1/agents)`);
     }
     const { store, clock } = this.opts;
-    const [lease, customer] = await Promise.all([
+    const existing = req.conversationId ? await this.existingConversation(req.conversationId) : undefined;
+    const [lease, customer, espeak] = await Promise.all([
       this.pool.acquire(),
-      req.customer && Object.keys(req.customer).length > 0
-        ? store.customers.findOrCreate(req.customer, clock.now())
-        : Promise.resolve(undefined),
+      existing?.customerId
+        ? store.customers.get(existing.customerId)
+        : req.customer && Object.keys(req.customer).length > 0
+          ? store.customers.findOrCreate(req.customer, clock.now())
+          : Promise.resolve(undefined),
+      req.voice && agent.voice.tts.engine === 'espeak' ? this.espeakPort() : Promise.resolve(undefined),
     ]);
     this.updatePoolGauge();
     this.opts.metrics.poolWaitSeconds.observe(lease.waitedMs / 1000);
     const now = clock.now();
-    const conversation: Conversation = {
+    const conversation: Conversation = existing ?? {
       id: newId('conv', now),
       agent: agent.id,
       channel: req.channel,
@@ -119,7 +131,7 @@ export class Runtime {
     let memory: CustomerMemory | undefined;
     try {
       [, memory] = await Promise.all([
-        store.conversations.create(conversation),
+        existing ? undefined : store.conversations.create(conversation),
         memoryAtStart(store, { agent, customerId: customer?.id, conversationId: conversation.id, nowMs: now }, this.opts.logger),
       ]);
     } catch (err) {
@@ -137,8 +149,30 @@ export class Runtime {
       },
     });
     this.live.set(conversation.id, live);
-    live.activate({ ...(customer ? { customer } : {}), ...(memory ? { memory } : {}), history: [], greet: true });
+    const voice = req.voice ? { ...req.voice, ...(espeak ? { espeak } : {}) } : undefined;
+    live.activate({ ...(customer ? { customer } : {}), ...(memory ? { memory } : {}), history: [], greet: true, ...(voice ? { voice } : {}) });
     return live;
+  }
+
+  /** A conversation created ahead of its call; it must still be open. */
+  private async existingConversation(id: string): Promise<Conversation> {
+    const conversation = await this.opts.store.conversations.get(id);
+    if (!conversation) throw new OperatorError('not_found', 'conversation_not_found', `No conversation ${id}`);
+    if (conversation.status === 'ended' || this.live.has(id)) {
+      throw new OperatorError('conflict', 'conversation_not_open', `Conversation ${id} is ended or already connected`);
+    }
+    return conversation;
+  }
+
+  /** The process's espeak-ng host (started on the first call that needs it), one port per call. */
+  private async espeakPort(): Promise<MessagePort> {
+    this.espeak ??= import('../voice/tts/espeak-host.ts').then((m) => m.startEspeakHost());
+    try {
+      return (await this.espeak).connect();
+    } catch (err) {
+      this.espeak = undefined;
+      throw new OperatorError('server', 'tts_unavailable', `espeak-ng could not start: ${errorMessage(err)}`);
+    }
   }
 
   /** `conversation.end` from the API: a live conversation ends through its worker, else in the store. */
@@ -155,6 +189,7 @@ export class Runtime {
   async close(): Promise<void> {
     await Promise.all([...this.live.values()].map((l) => l.end('server_shutdown')));
     await this.pool.close();
+    if (this.espeak) await (await this.espeak.catch(() => undefined))?.close();
   }
 
   private updatePoolGauge(): void {

@@ -15,13 +15,18 @@ import { customerDocs, customerRoutes } from './routes/customers.ts';
 import { twilioSmsRoutes } from './routes/twilio-sms.ts';
 import { exampleRoutes } from './routes/examples.ts';
 import { systemDocs, systemRoutes } from './routes/system.ts';
+import type { TwilioRestClient } from '../channels/twilio/rest.ts';
+import { callDocs, callRoutes } from './twilio/calls.ts';
+import { mediaStreamRoutes } from './twilio/media-stream.ts';
 
 export interface AppDeps {
   config: OperatorConfig;
   store: Store;
   runtime: Runtime;
   conversations: AsyncConversations;
-  twilio: { authToken: string | undefined; publicUrl: string };
+  /** `rest` is set when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are (calls, transfers, hang-ups). */
+  twilio: { authToken: string | undefined; publicUrl: string; rest?: TwilioRestClient };
+  nodeId?: string;
   metrics: Metrics;
   logger: Logger;
   apiKeys: ApiKeys;
@@ -75,7 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
-  const docs = [...systemDocs, ...conversationDocs, ...asyncDocs, ...customerDocs];
+  const docs = [...systemDocs, ...conversationDocs, ...asyncDocs, ...callDocs, ...customerDocs];
   const openapi = openApiDocument(docs, deps.version);
   systemRoutes(app, { runtime: deps.runtime, metrics: deps.metrics, openapi: () => openapi });
   conversationRoutes(app, { store: deps.store, runtime: deps.runtime, conversations: deps.conversations });
@@ -85,6 +90,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     config: deps.config, store: deps.store, conversations: deps.conversations,
     authToken: deps.twilio.authToken, publicUrl: deps.twilio.publicUrl, helpText: '',
   });
+  const { authToken, publicUrl, rest } = deps.twilio;
+  callRoutes(app, { config: deps.config, store: deps.store, runtime: deps.runtime, authToken, publicUrl, rest, nodeId: deps.nodeId ?? 'node' });
+  mediaStreamRoutes(app, { runtime: deps.runtime, store: deps.store, logger: deps.logger, authToken, publicUrl, rest });
   realtimeRoutes(app, {
     runtime: deps.runtime,
     logger: deps.logger,

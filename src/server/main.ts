@@ -9,6 +9,7 @@ import {
   startRetention, twilioSmsSender, type AsyncDeps, type EventBus, type Metrics,
 } from '../runtime/index.ts';
 import { createEmbeddedQueue, createPgBossQueue, openStore, type Store } from '../store/index.ts';
+import { TwilioRestClient } from '../channels/twilio/rest.ts';
 import { buildApp } from './app.ts';
 import { startEmailChannel } from './email-channel.ts';
 import { createLogger } from './logger.ts';
@@ -76,7 +77,12 @@ export async function startServer(
     const secret = exampleSecret(config);
     const app = await buildApp({
       config, store, runtime, conversations, metrics, logger, apiKeys: settings.apiKeys, version: version(),
-      twilio: { authToken: settings.twilio?.authToken, publicUrl: settings.publicUrl },
+      twilio: {
+        authToken: settings.twilio?.authToken,
+        publicUrl: settings.publicUrl,
+        ...(settings.twilio ? { rest: new TwilioRestClient({ ...settings.twilio, baseUrl: settings.twilio.apiUrl }) } : {}),
+      },
+      nodeId: settings.nodeId,
       ...(secret ? { exampleToolSecret: secret } : {}),
     });
     closers.push(() => app.close());
@@ -90,7 +96,7 @@ export async function startServer(
       {
         url, store: store.dialect, queue: conversations.deps.queue.kind, nodeId: settings.nodeId,
         agents: config.agents.map((a) => a.id), auth: settings.apiKeys.enabled,
-        channels: { sms: settings.twilio ? 'twilio' : 'off', smtp: smtp ? smtp.port : 'off', emailReplies: settings.smtpOutboundUrl ? 'on' : 'off' },
+        channels: { voice: settings.twilio ? 'twilio' : 'off', sms: settings.twilio ? 'twilio' : 'off', smtp: smtp ? smtp.port : 'off', emailReplies: settings.smtpOutboundUrl ? 'on' : 'off' },
       },
       'operator listening',
     );

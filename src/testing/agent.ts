@@ -1,3 +1,4 @@
+import { defaultVoiceSettings } from '../config/voice-schema.ts';
 import type { AgentSpec } from '../core/agent.ts';
 
 /** A complete AgentSpec with the config file's defaults, for tests that build agents in code. */
@@ -17,6 +18,7 @@ export function testAgent(overrides: Partial<AgentSpec> = {}): AgentSpec {
       debounceMs: { sms: 0, email: 0, chat: 0 },
     },
     memory: { recallWindowMs: 14 * 86_400_000, tokenBudget: 1500, verbatimTurns: 6, retentionMs: 365 * 86_400_000 },
+    voice: defaultVoiceSettings(),
     ...overrides,
   };
 }

@@ -2,6 +2,7 @@ import type { BuiltinToolSpec } from '../../core/agent.ts';
 import type { MemoryHit } from '../../core/memory.ts';
 import type { ToolContext } from '../types.ts';
 import { type ToolOutcome, failure, success } from './outcome.ts';
+import { COLLECT_DIGITS, type CallControls, TRANSFER_CALL, runCollectDigits, runTransfer } from './call.ts';
 import { RECALL_HISTORY, recallHistorySpec, runRecall } from './recall.ts';
 
 export const END_CONVERSATION = 'end_conversation';
@@ -12,6 +13,10 @@ export interface BuiltinHost {
   endAfterTurn(turnId: string, reason: string | undefined): void;
   /** Search the customer's earlier conversations (`recall_history`). */
   recall?: (query: string) => Promise<MemoryHit[]>;
+  /** On a phone call: transfer and key-press collection. */
+  call?: CallControls;
+  /** Transfer the call to `to` once the answer of `turnId` has been heard. */
+  transferAfterTurn(turnId: string, to: string): void;
 }
 
 /** The built-in tools, as specs the config layer adds to agents. */
@@ -44,6 +49,8 @@ export function runBuiltin(
   host: BuiltinHost,
 ): ToolOutcome | Promise<ToolOutcome> {
   if (name === RECALL_HISTORY) return runRecall(args, host.recall);
+  if (name === COLLECT_DIGITS) return runCollectDigits(args, ctx, host.call);
+  if (name === TRANSFER_CALL) return runTransfer(args, ctx, host.call, host.transferAfterTurn);
   if (name === END_CONVERSATION) {
     host.endAfterTurn(ctx.turnId, typeof args.reason === 'string' ? args.reason : undefined);
     return success({ ending: true, note: 'The conversation ends after this answer. Say goodbye now.' });

@@ -1,41 +1,59 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type Transferable } from 'node:worker_threads';
 import { loadConfig, type OperatorConfig } from '../../config/index.ts';
 import { systemClock } from '../../core/clock.ts';
 import type { Item } from '../../core/conversation.ts';
 import type { MemoryHit } from '../../core/memory.ts';
 import { errorMessage } from '../../core/errors.ts';
+import type { EngineEvent } from '../../core/events.ts';
 import { createSession, type ConversationSession, type ToolFunction } from '../../engine/index.ts';
 import { createModel } from '../../models/index.ts';
 import type { FromWorker, ToWorker, WorkerBoot } from './protocol.ts';
+import { VoiceCall } from './voice.ts';
 
 /**
  * A conversation worker: hosts one conversation's engine for its whole live duration (or one async
- * activation). Decisions run here; the main thread owns the socket and the store.
+ * activation), and on calls its voice pipeline. Decisions run here; the main thread owns the
+ * socket and the store.
  */
 const port = parentPort;
 if (!port) throw new Error('runtime/worker/main.ts must run as a worker thread');
 const boot = workerData as WorkerBoot;
 
-function send(m: FromWorker): void {
-  port!.postMessage(m);
+function send(m: FromWorker, transfer?: Transferable[]): void {
+  port!.postMessage(m, transfer);
 }
 
 // Import-time warm-up: a `.ts` config brings its tool functions; YAML configs have none.
 let config: OperatorConfig | undefined;
 if (/\.(m?ts|m?js)$/.test(boot.configPath)) config = await loadConfig(boot.configPath);
 
+/** Work of the turn loop, in order: user items to answer, or a fixed line to say. */
+type Work = { kind: 'say'; text: string; end?: string };
+
 let session: ConversationSession | undefined;
+let voice: VoiceCall | undefined;
 let pending: Item[] = [];
 let pendingSeq = 0;
+let lines: Work[] = [];
 let draining = false;
 let greeting: Promise<void> | undefined;
+/** Key presses not taken by `collect_digits`: answered together once the caller stops typing. */
+let digitTimer: ReturnType<typeof setTimeout> | undefined;
+let heldDigits: { seq: number; items: Item[] } = { seq: 0, items: [] };
+const DIGIT_SETTLE_MS = 1500;
 
 async function drain(): Promise<void> {
   if (draining || !session) return;
   draining = true;
   try {
     if (greeting) await greeting;
-    while (pending.length > 0 && session) {
+    while (session && (pending.length > 0 || lines.length > 0)) {
+      const line = lines.shift();
+      if (line) {
+        send({ t: 'batch', seq: pendingSeq });
+        await session.say(line.text, line.end);
+        continue;
+      }
       const items = pending;
       pending = [];
       send({ t: 'batch', seq: pendingSeq });
@@ -45,6 +63,10 @@ async function drain(): Promise<void> {
     draining = false;
   }
   send({ t: 'idle' });
+}
+
+function run(): void {
+  drain().catch((err: unknown) => fatal('turn_failed', err));
 }
 
 /** `recall_history` searches run on the main thread (it has the store): request, then await the answer. */
@@ -62,28 +84,87 @@ function fatal(code: string, err: unknown): void {
   send({ t: 'fatal', code, message: errorMessage(err) });
 }
 
+async function activate(m: Extract<ToWorker, { t: 'activate' }>): Promise<void> {
+  const forward = (event: EngineEvent) => send({ t: 'event', event });
+  if (m.voice) {
+    voice = await VoiceCall.start(m.agent, m.voice, systemClock, {
+      send,
+      forward,
+      interrupt: (kind, delivered) => session?.interrupt(kind, delivered),
+      sayLine: (text, end) => {
+        lines.push({ kind: 'say', text, ...(end ? { end } : {}) });
+        run();
+      },
+    });
+  }
+  const call = voice;
+  const functions = (config?.functions[m.agent.id] ?? {}) as Record<string, ToolFunction>;
+  session = createSession({
+    agent: m.agent,
+    conversation: m.conversation,
+    ...(m.customer ? { customer: m.customer } : {}),
+    history: m.history,
+    ...(m.memory ? { memory: m.memory, recall } : {}),
+    ...(call ? { call: call.call } : {}),
+    model: createModel(m.agent.model, { agent: m.agent, clock: systemClock }),
+    functions,
+    clock: systemClock,
+    emit: call ? (event) => call.pipeline.onEngineEvent(event) : forward,
+  });
+  if (m.greet) greeting = session.greet().catch((err: unknown) => fatal('greeting_failed', err));
+  send({ t: 'activated' });
+  if (pending.length > 0) run();
+}
+
+function onDtmf(m: Extract<ToWorker, { t: 'dtmf' }>): void {
+  if (voice?.pipeline.dtmf(m.item.text)) return;
+  heldDigits.items.push(m.item);
+  heldDigits.seq = m.seq;
+  if (digitTimer) clearTimeout(digitTimer);
+  const release = () => {
+    digitTimer = undefined;
+    if (heldDigits.items.length === 0) return;
+    pending.push(...heldDigits.items);
+    pendingSeq = heldDigits.seq;
+    heldDigits = { seq: 0, items: [] };
+    run();
+  };
+  if (m.item.text === '#') release();
+  else digitTimer = setTimeout(release, DIGIT_SETTLE_MS);
+}
+
+function reset(): void {
+  // Async workers are reused for the next activation: drop everything of this conversation.
+  session?.close();
+  voice?.close();
+  session = undefined;
+  voice = undefined;
+  pending = [];
+  lines = [];
+  pendingSeq = 0;
+  greeting = undefined;
+  if (digitTimer) clearTimeout(digitTimer);
+  heldDigits = { seq: 0, items: [] };
+}
+
 function onMessage(m: ToWorker): void {
   switch (m.t) {
-    case 'activate': {
-      const functions = (config?.functions[m.agent.id] ?? {}) as Record<string, ToolFunction>;
-      session = createSession({
-        agent: m.agent,
-        conversation: m.conversation,
-        ...(m.customer ? { customer: m.customer } : {}),
-        history: m.history,
-        ...(m.memory ? { memory: m.memory, recall } : {}),
-        model: createModel(m.agent.model, { agent: m.agent, clock: systemClock }),
-        functions,
-        clock: systemClock,
-        emit: (event) => send({ t: 'event', event }),
-      });
-      if (m.greet) greeting = session.greet().catch((err: unknown) => fatal('greeting_failed', err));
+    case 'activate':
+      activate(m).catch((err: unknown) => fatal(m.voice ? 'voice_unavailable' : 'activation_failed', err));
       return;
-    }
     case 'input':
       pending.push(...m.items);
       pendingSeq = m.seq;
-      drain().catch((err: unknown) => fatal('turn_failed', err));
+      run();
+      return;
+    case 'audio.in':
+      voice?.pipeline.audioIn(m.data);
+      return;
+    case 'audio.mark':
+      voice?.pipeline.markPlayed(m.name);
+      return;
+    case 'dtmf':
+      onDtmf(m);
       return;
     case 'recall.result': {
       const waiting = recalls.get(m.id);
@@ -94,14 +175,10 @@ function onMessage(m: ToWorker): void {
     }
     case 'interrupt':
       session?.interrupt(m.kind, m.delivered);
+      voice?.pipeline.stopSpeaking();
       return;
     case 'close':
-      // Async workers are reused for the next activation: drop everything of this conversation.
-      session?.close();
-      session = undefined;
-      pending = [];
-      pendingSeq = 0;
-      greeting = undefined;
+      reset();
       return;
     case 'crash':
       if ((boot as { allowTestHooks?: boolean }).allowTestHooks) throw new Error('crash requested by test hook');

@@ -44,6 +44,7 @@ class RealtimeConnection {
   private readonly opts: RealtimeOptions;
   private live: LiveConversation | undefined;
   private starting = false;
+  private voice = false;
   private closed = false;
   /**
    * Frames are handled one after another, in arrival order: a client may send `user.message`
@@ -72,9 +73,7 @@ class RealtimeConnection {
   private async onFrame(data: Buffer, isBinary: boolean): Promise<void> {
     // Frames still queued when the socket closed: the conversation (if any) is already ending.
     if (this.closed) return;
-    if (isBinary) {
-      throw new OperatorError('invalid_request', 'unexpected_binary', 'Binary frames carry audio and need a voice-mode session');
-    }
+    if (isBinary) return this.audio(data);
     const msg = decodeClientFrame(data, this.opts.frameBytes, this.opts.messageChars);
     if (msg.type === 'session.start') return this.start(msg);
     if (!this.live) {
@@ -88,7 +87,9 @@ class RealtimeConnection {
         await this.live.end('client');
         return;
       case 'audio.mark':
-        throw new OperatorError('invalid_request', 'mode_mismatch', 'audio.mark belongs to voice-mode sessions');
+        if (!this.voice) throw new OperatorError('invalid_request', 'mode_mismatch', 'audio.mark belongs to voice-mode sessions');
+        this.live.markPlayed(msg.id);
+        return;
     }
   }
 
@@ -96,14 +97,13 @@ class RealtimeConnection {
     if (this.live || this.starting) {
       throw new OperatorError('conflict', 'session_already_started', 'This socket already has a session');
     }
-    if (msg.mode === 'voice') {
-      throw new OperatorError('invalid_request', 'mode_not_supported', 'Voice mode is not available on this server yet; use "text"');
-    }
     this.starting = true;
+    this.voice = msg.mode === 'voice';
     try {
       const live = await this.opts.runtime.startLive({
         agentId: msg.agent,
-        channel: 'chat',
+        channel: this.voice ? 'voice' : 'chat',
+        ...(this.voice ? { voice: { carrier: { encoding: 'pcm16' as const, sampleRate: msg.audio?.sampleRate ?? 16_000 }, canTransfer: false } } : {}),
         ...(msg.customer ? { customer: msg.customer } : {}),
         ...(msg.context ? { context: msg.context } : {}),
         sink: (e) => this.onLiveEvent(e),
@@ -115,7 +115,22 @@ class RealtimeConnection {
     }
   }
 
+  /** Voice mode: a binary frame is caller audio, PCM16 LE mono at the session's rate. */
+  private audio(data: Buffer): void {
+    if (!this.live || !this.voice) {
+      throw new OperatorError('invalid_request', 'unexpected_binary', 'Binary frames carry audio and need a voice-mode session');
+    }
+    if (data.length === 0 || data.length % 2 !== 0 || data.length > this.opts.frameBytes) {
+      throw new OperatorError('invalid_request', 'audio_frame_invalid', `Audio frames are PCM16: an even number of bytes, at most ${this.opts.frameBytes}`);
+    }
+    this.live.audioIn(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
   private onLiveEvent(e: LiveEvent): void {
+    if (e.type === 'audio') {
+      if (this.socket.readyState === this.socket.OPEN) this.socket.send(e.data, { binary: true });
+      return;
+    }
     this.send(e);
     if (e.type === 'session.ended') this.socket.close(NORMAL_CLOSE, 'session ended');
   }

@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OperatorConfig } from '../../config/index.ts';
 import { OperatorError } from '../../core/errors.ts';
-import { parseForm } from '../../channels/twilio/form.ts';
-import { validTwilioSignature, twilioRequestUrl, TWILIO_SIGNATURE_HEADER } from '../../channels/twilio/signature.ts';
 import { keyword, parseInboundSms, parseSmsStatus, twimlEmpty, type SmsStatus } from '../../channels/twilio/sms-codec.ts';
 import type { DeliveryStatus } from '../../core/conversation.ts';
 import type { AsyncConversations } from '../../runtime/index.ts';
 import type { Store } from '../../store/index.ts';
+import { acceptTwilioForms, verifiedTwilioForm } from '../twilio/verify.ts';
 
 export interface TwilioSmsDeps {
   config: OperatorConfig;
@@ -37,22 +36,8 @@ const DELIVERY: Partial<Record<SmsStatus, DeliveryStatus>> = {
  */
 export function twilioSmsRoutes(app: FastifyInstance, deps: TwilioSmsDeps): void {
   app.register((scope, _opts, done) => {
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, cb) => {
-      cb(null, parseForm(body as string));
-    });
-
-    const verified = (req: FastifyRequest): Record<string, string | string[]> => {
-      if (!deps.authToken) {
-        throw new OperatorError('not_found', 'twilio_not_configured', 'Twilio is not configured on this server (TWILIO_AUTH_TOKEN)');
-      }
-      const form = (req.body ?? {}) as Record<string, string | string[]>;
-      if (typeof form !== 'object') throw new OperatorError('invalid_request', 'invalid_form', 'Expected a form body');
-      const url = twilioRequestUrl(deps.publicUrl, req.url);
-      if (!validTwilioSignature(deps.authToken, url, form, req.headers[TWILIO_SIGNATURE_HEADER])) {
-        throw new OperatorError('auth', 'invalid_signature', 'X-Twilio-Signature is missing or does not match', { status: 403 });
-      }
-      return form;
-    };
+    acceptTwilioForms(scope);
+    const verified = (req: FastifyRequest) => verifiedTwilioForm(req, deps.authToken, deps.publicUrl);
 
     // Not under the per-address API rate limit: Twilio's webhooks come from a few addresses, are
     // authenticated by their signature, and an inbound message refused with 429 is not retried.

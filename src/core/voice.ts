@@ -1,0 +1,55 @@
+/**
+ * An agent's voice settings as the runtime sees them (validated by `src/config/voice-schema.ts`).
+ * Plain data: it crosses into the call's worker. Durations in ms.
+ */
+
+export type SttSpec =
+  | { engine: 'pocketsphinx'; modelDir?: string }
+  | { engine: 'deepgram'; apiKey?: string; baseUrl?: string; model?: string; language?: string }
+  | { engine: 'openai'; apiKey?: string; baseUrl?: string; model?: string }
+  /**
+   * Test double (src/voice/scripted.ts): each utterance is recognised as the next of `transcripts`
+   * (then as nothing), after `latencyMs`.
+   */
+  | { engine: 'scripted'; transcripts: string[]; latencyMs: number };
+
+export type TtsSpec =
+  | { engine: 'espeak'; voice?: string; rate?: number }
+  | { engine: 'cartesia'; apiKey?: string; baseUrl?: string; model?: string; voice?: string }
+  | { engine: 'openai'; apiKey?: string; baseUrl?: string; model?: string; voice?: string }
+  /** Test double: a tone as long as the text would take to say, after `latencyMs`. */
+  | { engine: 'scripted'; latencyMs: number };
+
+export interface TransferTarget {
+  /** E.164 number or `sip:` address. */
+  to: string;
+  description?: string;
+}
+
+export interface VoiceSettings {
+  stt: SttSpec;
+  tts: TtsSpec;
+  /** `energy` is a level threshold (tests, or where onnxruntime cannot load). */
+  vad: { engine: 'silero' | 'energy'; threshold: number; minSpeechMs: number; minSilenceMs: number };
+  endpointing: { minSilenceMs: number; maxSilenceMs: number; questionSilenceMs: number };
+  interruption: {
+    enabled: boolean;
+    /** Caller speech shorter than this never interrupts (the barge-in window). */
+    minSpeechMs: number;
+    backchannels: string[];
+    /** Paused for speech that produced no words: resume after this much silence. */
+    falseInterruptionMs: number;
+  };
+  silence: {
+    /** Re-prompt a silent caller after this long (0 = never). */
+    repromptMs: number;
+    repromptText: string;
+    /** End the call politely after this long without the caller saying anything. */
+    hangupMs: number;
+    goodbyeText: string;
+  };
+  /** Calls end after this long (0 = no limit). */
+  maxDurationMs: number;
+  /** Targets of the `transfer_call` tool, by name. */
+  transfer: Record<string, TransferTarget>;
+}

@@ -1,0 +1,69 @@
+import type { Transferable } from 'node:worker_threads';
+import type { AgentSpec } from '../../core/agent.ts';
+import type { Clock } from '../../core/clock.ts';
+import { errorMessage } from '../../core/errors.ts';
+import type { AbortReasonKind, EngineEvent } from '../../core/events.ts';
+import type { CallControls } from '../../engine/index.ts';
+import { createSpeechEngines, type SpeechEngines } from '../../voice/engines.ts';
+import { VoicePipeline } from '../../voice/pipeline/pipeline.ts';
+import type { FromWorker, VoiceActivation } from './protocol.ts';
+
+/** What the call's worker loop offers the voice pipeline. */
+export interface VoiceLoop {
+  send(m: FromWorker, transfer?: Transferable[]): void;
+  /** Forward an engine event to the main thread. */
+  forward(event: EngineEvent): void;
+  interrupt(kind: AbortReasonKind, delivered: { turnId: string; text: string }): void;
+  /** Queue a fixed line as a turn (re-prompt, goodbye). */
+  sayLine(text: string, end?: string): void;
+}
+
+/** A call's pipeline and engines inside its worker. */
+export class VoiceCall {
+  readonly pipeline: VoicePipeline;
+  readonly call: CallControls;
+  private readonly engines: SpeechEngines;
+
+  private constructor(pipeline: VoicePipeline, engines: SpeechEngines, call: CallControls) {
+    this.pipeline = pipeline;
+    this.engines = engines;
+    this.call = call;
+  }
+
+  static async start(agent: AgentSpec, activation: VoiceActivation, clock: Clock, loop: VoiceLoop): Promise<VoiceCall> {
+    const settings = agent.voice;
+    const engines = await createSpeechEngines(settings, { clock, ...(activation.espeak ? { espeakPort: activation.espeak } : {}) });
+    for (const note of engines.notes) loop.send({ t: 'log', level: 'warn', msg: note });
+    const pipeline = new VoicePipeline({
+      settings,
+      carrier: activation.carrier,
+      tts: engines.tts,
+      listener: { vad: engines.vad, detector: engines.detector, endpointer: engines.endpointer, stt: engines.stt },
+      clock,
+      host: {
+        audioOut: (data) => loop.send({ t: 'audio.out', data }, [data.buffer as ArrayBuffer]),
+        mark: (name) => loop.send({ t: 'audio.mark', name }),
+        clear: () => loop.send({ t: 'audio.clear' }),
+        transcript: (text, final) => loop.send({ t: 'transcript', text, final }),
+        utterance: (text) => loop.send({ t: 'utterance', text }),
+        bargeIn: (turnId, heard) => loop.send({ t: 'barge-in', turnId, heard }),
+        engineEvent: (event) => loop.forward(event),
+        interruptTurn: (turnId, heard) => loop.interrupt('BargeIn', { turnId, text: heard }),
+        sayLine: (text, end) => loop.sayLine(text, end),
+        error: (code, message) => loop.send({ t: 'error', code, message }),
+        log: (level, msg, fields) => loop.send({ t: 'log', level, msg, ...(fields ? { fields } : {}) }),
+      },
+    });
+    const call: CallControls = {
+      targets: settings.transfer,
+      canTransfer: activation.canTransfer,
+      collectDigits: (request, signal) => pipeline.collectDigits(request, signal),
+    };
+    return new VoiceCall(pipeline, engines, call);
+  }
+
+  close(): void {
+    this.pipeline.close();
+    void this.engines.close().catch((err: unknown) => errorMessage(err));
+  }
+}

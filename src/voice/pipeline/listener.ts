@@ -1,0 +1,175 @@
+import type { Clock, TimerHandle } from '../../core/clock.ts';
+import { errorMessage } from '../../core/errors.ts';
+import { Endpointer } from '../turn-taking/endpointing.ts';
+import type { SpeechDetector } from '../vad/detector.ts';
+import { PIPELINE_RATE, type SttEngine, type SttStream } from '../types.ts';
+
+/** Something that scores speech probability per window (Silero, or the energy fallback); results in call order. */
+export interface VadScorer {
+  process(pcm: Int16Array): Promise<number[]>;
+}
+
+export interface ListenerEvents {
+  speechStart(atMs: number): void;
+  speechEnd(atMs: number): void;
+  /** Running transcript of the caller's turn (partials included). */
+  transcript(text: string, final: boolean): void;
+  /** The caller finished their turn. `speechEndAt` is when their last word ended (monotonic ms). */
+  utterance(text: string, times: { speechEndAt: number; endOfTurnAt: number; sttFinalAt: number }): void;
+  sttError(message: string): void;
+}
+
+export interface ListenerOptions {
+  vad: VadScorer;
+  detector: SpeechDetector;
+  endpointer: Endpointer;
+  stt: SttEngine;
+  clock: Clock;
+  events: ListenerEvents;
+  /** Audio kept from before the VAD's onset and given to the STT (the onset is confirmed late). */
+  preRollMs?: number;
+}
+
+/**
+ * The caller's side of the call: PCM (16 kHz) → VAD → speech segments → STT → end-of-turn.
+ * Each speech segment is one STT utterance, finished as soon as the VAD says the segment ended,
+ * so recognition overlaps the endpointing silence; segments join until the endpointer decides
+ * the caller's turn is over.
+ */
+export class Listener {
+  private readonly o: ListenerOptions;
+  private readonly preRoll: Int16Array[] = [];
+  private preRollSamples = 0;
+  private stream: SttStream | undefined;
+  private finals: string[] = [];
+  private partial = '';
+  private pendingFinals = 0;
+  private streamMs = 0;
+  private lastSpeechEndAt: number | undefined;
+  private lastFinalAt: number | undefined;
+  private timer: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(opts: ListenerOptions) {
+    this.o = opts;
+  }
+
+  /** The caller is speaking (VAD), or a turn is still being decided. */
+  get busy(): boolean {
+    return this.stream !== undefined || this.finals.length > 0 || this.pendingFinals > 0;
+  }
+
+  push(pcm: Int16Array): void {
+    if (this.closed) return;
+    this.streamMs += (pcm.length * 1000) / PIPELINE_RATE;
+    if (this.stream) this.stream.write(pcm);
+    else this.keepPreRoll(pcm);
+    this.o.vad.process(pcm).then(
+      (probs) => this.onWindows(probs),
+      (err: unknown) => this.o.events.sttError(`voice activity detection failed: ${errorMessage(err)}`),
+    );
+  }
+
+  private onWindows(probs: number[]): void {
+    if (this.closed) return;
+    for (const prob of probs) {
+      for (const e of this.o.detector.push(prob)) {
+        if (e.type === 'speech.start') this.onSpeechStart(this.toMono(e.atMs));
+        else this.onSpeechEnd(this.toMono(e.atMs));
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.timer?.cancel();
+    this.stream?.cancel();
+    this.stream = undefined;
+  }
+
+  /** Stream time (from the samples) → monotonic time: audio arrives in real time, so now ↔ streamMs. */
+  private toMono(streamAtMs: number): number {
+    return this.o.clock.monotonic() - (this.streamMs - streamAtMs);
+  }
+
+  private keepPreRoll(pcm: Int16Array): void {
+    this.preRoll.push(pcm);
+    this.preRollSamples += pcm.length;
+    const keep = ((this.o.preRollMs ?? 400) * PIPELINE_RATE) / 1000;
+    while (this.preRoll.length > 1 && this.preRollSamples - this.preRoll[0]!.length >= keep) {
+      this.preRollSamples -= this.preRoll.shift()!.length;
+    }
+  }
+
+  private onSpeechStart(atMs: number): void {
+    this.timer?.cancel();
+    this.o.endpointer.onSpeechStart(atMs);
+    if (!this.stream) {
+      this.stream = this.o.stt.start({
+        sampleRate: PIPELINE_RATE,
+        onPartial: (text) => {
+          this.partial = text;
+          this.o.endpointer.onTranscript(text, false, this.o.clock.monotonic());
+          this.o.events.transcript(this.joined(text), false);
+        },
+      });
+      for (const chunk of this.preRoll) this.stream.write(chunk);
+      this.preRoll.length = 0;
+      this.preRollSamples = 0;
+    }
+    this.o.events.speechStart(atMs);
+  }
+
+  private onSpeechEnd(atMs: number): void {
+    this.lastSpeechEndAt = atMs;
+    this.o.endpointer.onSpeechEnd(atMs);
+    this.o.events.speechEnd(atMs);
+    const stream = this.stream;
+    this.stream = undefined;
+    if (!stream) return;
+    const index = this.finals.length;
+    this.finals.push('');
+    this.pendingFinals++;
+    stream
+      .finish()
+      .then((r) => {
+        this.finals[index] = r.text.trim();
+      })
+      .catch((err: unknown) => this.o.events.sttError(errorMessage(err)))
+      .finally(() => {
+        this.pendingFinals--;
+        this.lastFinalAt = this.o.clock.monotonic();
+        this.partial = '';
+        if (this.closed) return;
+        this.o.endpointer.onTranscript(this.finals[index] ?? '', true, this.o.clock.monotonic());
+        const text = this.joined('');
+        if (text) this.o.events.transcript(text, true);
+        this.decide();
+      });
+    this.decide();
+  }
+
+  private joined(partial: string): string {
+    return [...this.finals, partial].filter((t) => t !== '').join(' ');
+  }
+
+  /** Ends the turn when the endpointer says so and every segment's transcript is in; else waits. */
+  private decide(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    if (this.closed || this.stream || this.pendingFinals > 0) return;
+    const now = this.o.clock.monotonic();
+    const verdict = this.o.endpointer.poll(now);
+    if (!verdict.endOfTurn) {
+      const deadline = this.o.endpointer.decisionDeadline();
+      if (deadline !== undefined) this.timer = this.o.clock.setTimeout(() => this.decide(), Math.max(1, deadline - now));
+      return;
+    }
+    const text = this.joined('');
+    const speechEndAt = this.lastSpeechEndAt ?? now;
+    this.finals = [];
+    this.partial = '';
+    this.o.endpointer.reset();
+    if (text) this.o.events.utterance(text, { speechEndAt, endOfTurnAt: now, sttFinalAt: this.lastFinalAt ?? now });
+  }
+}
