@@ -98,12 +98,13 @@ export class Runtime {
   }
 
   async startLive(req: StartLiveRequest): Promise<LiveConversation> {
-    const agent = this.agents.get(req.agentId);
-    if (!agent) {
-      throw new OperatorError('not_found', 'agent_not_found', `No agent "${req.agentId}" is configured (see GET /v1/agents)`);
-    }
     const { store, clock } = this.opts;
     const existing = req.conversationId ? await this.existingConversation(req.conversationId) : undefined;
+    const agentId = existing?.agent ?? req.agentId;
+    const agent = this.agents.get(agentId);
+    if (!agent) {
+      throw new OperatorError('not_found', 'agent_not_found', `No agent "${agentId}" is configured (see GET /v1/agents)`);
+    }
     const [lease, customer, espeak] = await Promise.all([
       this.pool.acquire(),
       existing?.customerId

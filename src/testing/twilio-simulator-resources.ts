@@ -64,6 +64,8 @@ export interface SimulatedCall {
   statusCallback?: string;
   statusCallbackEvent: string[];
   status: string;
+  /** `inbound` for calls the simulator placed to the server; default `outbound-api`. */
+  direction?: 'inbound' | 'outbound-api';
   createdAt: number;
   params: Record<string, string | string[]>;
 }
@@ -110,7 +112,7 @@ export function callJson(c: SimulatedCall, updatedAt: number): Record<string, un
     caller_name: null,
     date_created: twilioDate(c.createdAt),
     date_updated: twilioDate(updatedAt),
-    direction: 'outbound-api',
+    direction: c.direction ?? 'outbound-api',
     duration: null,
     end_time: null,
     forwarded_from: null,

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseForm } from '../channels/twilio/form.ts';
-import { messageStatusParams, callStatusParams, postSignedForm } from './twilio-simulator-webhooks.ts';
+import { isAnswer, notFound, readForm, writeAnswer, type Answer } from './twilio-simulator-http.ts';
+import { messageStatusParams, postSignedForm } from './twilio-simulator-webhooks.ts';
 import {
   callJson,
   errorJson,
@@ -17,9 +17,13 @@ import {
   type TwilioErrorJson,
 } from './twilio-simulator-resources.ts';
 import { isTwilioError, validateCall, validateCallUpdate, validateMessage } from './twilio-simulator-validate.ts';
+import { Switchboard, type FailedCallStatus, type SimulatedInboundCall } from './twilio-simulator-voice.ts';
+import type { CallStreamOptions, TwilioCall } from './twilio-call.ts';
+import type { Clock } from '../core/clock.ts';
 
 export { sendInboundSms, inboundSmsParams, postSignedForm, type InboundSmsInput, type InboundSmsResult } from './twilio-simulator-webhooks.ts';
 export type { SimulatedCall, SimulatedCallUpdate, SimulatedMessage } from './twilio-simulator-resources.ts';
+export type { FailedCallStatus, SimulatedInboundCall } from './twilio-simulator-voice.ts';
 
 /**
  * Twilio's REST API on 127.0.0.1, for tests and `operator sms` (protocols.md §7.2): Basic auth,
@@ -33,7 +37,10 @@ export type { SimulatedCall, SimulatedCallUpdate, SimulatedMessage } from './twi
  *   await sim.sendMessageStatus(sms.sid);          // queued → sent → delivered, signed
  *   await sim.close();
  *
- * It never waits on a timer of its own: everything happens when a request or a call arrives.
+ * Voice (protocols.md §1, §2): `useServer` says where the server is, `placeInboundCall` rings it,
+ * `waitForCall` + `answerCall` (or `failCall`) pick up the calls it creates; each is a live
+ * `TwilioCall` (twilio-call.ts) that `Calls/{Sid}.json` updates reach. No timers of its own beyond
+ * each call's 20 ms media clock and playout clock: everything follows a request or a call.
  */
 export interface TwilioSimulatorOptions {
   /** Default: a random `AC…`. */
@@ -54,7 +61,10 @@ export interface TwilioSimulatorOptions {
    */
   callbackTarget?: (url: string) => string;
   now?: () => number;
+  /** Drives the live calls' media and playout clocks; default the system clock. */
+  clock?: Clock;
 }
+
 
 export interface RecordedRequest {
   method: string;
@@ -72,13 +82,6 @@ export interface CallbackDelivery {
   error?: string;
 }
 
-interface Answer {
-  status: number;
-  json: unknown;
-  after?: () => void;
-}
-
-const MAX_BODY_BYTES = 1024 * 1024;
 const ROUTE = /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)(?:\/([^/]+))?\.json$/;
 
 export class TwilioSimulator {
@@ -99,7 +102,7 @@ export class TwilioSimulator {
   private readonly failures: TwilioErrorJson[] = [];
   private readonly optedOut = new Set<string>();
   private readonly inFlight = new Set<Promise<unknown>>();
-  private readonly sequence = new Map<string, number>();
+  private readonly switchboard: Switchboard;
   private baseUrl = '';
 
   static async start(options: TwilioSimulatorOptions = {}): Promise<TwilioSimulator> {
@@ -113,6 +116,16 @@ export class TwilioSimulator {
     this.accountSid = options.accountSid ?? twilioSid('AC');
     this.authToken = options.authToken ?? twilioSid('AC').slice(2);
     this.server = createServer((req, res) => void this.handle(req, res));
+    this.switchboard = new Switchboard({
+      accountSid: this.accountSid,
+      authToken: this.authToken,
+      reach: (url) => this.target(url),
+      ...(options.clock ? { clock: options.clock } : {}),
+      now: () => this.now(),
+      register: (call) => this.addCall(call),
+      postCallback: (url, params) => this.postCallback(url, params),
+      track: (p) => this.track(p),
+    });
   }
 
   /** The base URL to use as `TWILIO_API_URL`. */
@@ -135,6 +148,44 @@ export class TwilioSimulator {
     this.optedOut.delete(number);
   }
 
+  /**
+   * Where the server under test is: `publicUrl` (its OPERATOR_PUBLIC_URL, default `serverUrl`) is
+   * what Twilio signs and what TwiML names; requests and WebSockets go to `serverUrl` instead.
+   */
+  useServer(server: { serverUrl: string; publicUrl?: string }): void {
+    this.switchboard.useServer(server.serverUrl, server.publicUrl ?? server.serverUrl);
+  }
+
+  /** Each call answered or placed by the simulator, by CallSid; ended ones stay. */
+  get connectedCalls(): ReadonlyMap<string, TwilioCall> {
+    return this.switchboard.live;
+  }
+
+  /** Rings the server (see `useServer`); resolves once its Media Stream is up or the call is over. */
+  placeInboundCall(input: SimulatedInboundCall): Promise<TwilioCall> {
+    return this.switchboard.placeInbound(input);
+  }
+
+  /** Picks up a call created through `Calls.json`, with the status callbacks it asked for. */
+  async answerCall(sid: string, stream?: CallStreamOptions): Promise<TwilioCall> {
+    return this.switchboard.answer(this.callResource(sid), stream);
+  }
+
+  /** A created call that is never answered: `busy`, `no-answer`, `failed` or `canceled`. */
+  async failCall(sid: string, status: FailedCallStatus): Promise<void> {
+    return this.switchboard.fail(this.callResource(sid), status);
+  }
+
+  onCall(listener: (c: SimulatedCall) => void): () => void {
+    this.events.on('call', listener);
+    return () => this.events.off('call', listener);
+  }
+
+  /** Like `waitForMessage`, for calls; by default the first the server created (not inbound ones). */
+  waitForCall(predicate: (c: SimulatedCall) => boolean = (c) => c.direction !== 'inbound', timeoutMs = 5000): Promise<SimulatedCall> {
+    return this.waitFor('call', this.calls, predicate, timeoutMs, (c) => `${c.direction ?? 'outbound-api'} ${c.to} ${c.status}`);
+  }
+
   /** Calls `listener` with each message as it is created; returns the unsubscribe. */
   onMessage(listener: (m: SimulatedMessage) => void): () => void {
     this.events.on('message', listener);
@@ -146,20 +197,24 @@ export class TwilioSimulator {
    * `timeoutMs` naming what was sent instead (the bound is a failure deadline, not a pacing sleep).
    */
   waitForMessage(predicate: (m: SimulatedMessage) => boolean = () => true, timeoutMs = 5000): Promise<SimulatedMessage> {
-    const found = this.messages.find(predicate);
+    return this.waitFor('message', this.messages, predicate, timeoutMs, (m) => `${m.to}: ${JSON.stringify(m.body.slice(0, 60))}`);
+  }
+
+  private waitFor<T>(event: 'message' | 'call', seen: readonly T[], predicate: (x: T) => boolean, timeoutMs: number, show: (x: T) => string): Promise<T> {
+    const found = seen.find(predicate);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        const seen = this.messages.map((m) => `${m.to}: ${JSON.stringify(m.body.slice(0, 60))}`).join('; ') || 'none';
-        reject(new Error(`no matching message within ${timeoutMs} ms (messages sent: ${seen})`));
-      }, timeoutMs);
-      const off = this.onMessage((m) => {
-        if (!predicate(m)) return;
+      const listener = (x: T): void => {
+        if (!predicate(x)) return;
         clearTimeout(timer);
-        off();
-        resolve(m);
-      });
+        this.events.off(event, listener);
+        resolve(x);
+      };
+      const timer = setTimeout(() => {
+        this.events.off(event, listener);
+        reject(new Error(`no matching ${event} within ${timeoutMs} ms (${event}s sent: ${seen.map(show).join('; ') || 'none'})`));
+      }, timeoutMs);
+      this.events.on(event, listener);
     });
   }
 
@@ -187,13 +242,20 @@ export class TwilioSimulator {
 
   /** Moves a call to `status` and posts the signed call status callback, if the call asked for one. */
   async sendCallStatus(sid: string, status: string, durationSeconds?: number): Promise<CallbackDelivery | undefined> {
-    const c = this.calls.find((x) => x.sid === sid);
-    if (!c) throw new Error(`the simulator placed no call ${sid}`);
+    const c = this.callResource(sid);
     c.status = status;
-    if (!c.statusCallback) return undefined;
-    const seq = this.sequence.get(sid) ?? 0;
-    this.sequence.set(sid, seq + 1);
-    return this.postCallback(c.statusCallback, callStatusParams(c, status, seq, this.now(), durationSeconds));
+    return this.switchboard.postStatus(c, status, durationSeconds);
+  }
+
+  private callResource(sid: string): SimulatedCall {
+    const c = this.calls.find((x) => x.sid === sid);
+    if (!c) throw new Error(`the simulator has no call ${sid}`);
+    return c;
+  }
+
+  private addCall(call: SimulatedCall): void {
+    this.calls.push(call);
+    this.events.emit('call', call);
   }
 
   /** Resolves when the automatic status callbacks started so far have been answered. */
@@ -201,7 +263,9 @@ export class TwilioSimulator {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 
+  /** Hangs up every live call, then stops serving. */
   async close(): Promise<void> {
+    await this.switchboard.hangUpAll();
     await this.settled();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -209,6 +273,12 @@ export class TwilioSimulator {
 
   private now(): number {
     return this.options.now?.() ?? Date.now();
+  }
+
+  /** Where a public URL is reached from here: `useServer`, then the `callbackTarget` option. */
+  private target(url: string): string {
+    const routed = this.switchboard.reachServer(url);
+    return this.options.callbackTarget?.(routed) ?? routed;
   }
 
   private listen(port: number, host: string): Promise<void> {
@@ -226,7 +296,7 @@ export class TwilioSimulator {
   private async postCallback(url: string, params: Record<string, string>): Promise<CallbackDelivery> {
     const delivery: CallbackDelivery = { url, params };
     try {
-      const target = this.options.callbackTarget?.(url) ?? url;
+      const target = this.target(url);
       delivery.status = (await postSignedForm({ url: target, signedUrl: url, authToken: this.authToken, params })).status;
     } catch (err) {
       delivery.error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
@@ -242,22 +312,12 @@ export class TwilioSimulator {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
-    let answer: Answer;
-    let params: Record<string, string | string[]> = {};
-    try {
-      const body = await readBody(req);
-      params = parseForm(req.method === 'GET' ? (req.url ?? '').split('?')[1] ?? '' : body);
-      answer = this.route(req, path, params);
-    } catch (err) {
-      answer = err instanceof BodyTooLarge ? { status: 413, json: errorJson(413, 20001, 'Request entity too large') } : { status: 400, json: errorJson(400, 20001, 'Unreadable request') };
-    }
+    const form = await readForm(req);
+    const params = isAnswer(form) ? {} : form;
+    const answer = isAnswer(form) ? form : this.route(req, path, params);
     const token = req.headers['i-twilio-idempotency-token'];
     this.requests.push({ method: req.method ?? '', path, params, status: answer.status, ...(typeof token === 'string' ? { idempotencyToken: token } : {}) });
-    res.writeHead(answer.status, {
-      'content-type': 'application/json; charset=utf-8',
-      ...(answer.status === 401 ? { 'www-authenticate': 'Basic realm="Twilio API"' } : {}),
-    });
-    res.end(JSON.stringify(answer.json), () => answer.after?.());
+    writeAnswer(res, answer);
   }
 
   private route(req: IncomingMessage, path: string, params: Record<string, string | string[]>): Answer {
@@ -320,7 +380,7 @@ export class TwilioSimulator {
     if (isTwilioError(v)) return { status: v.status, json: v };
     const call: SimulatedCall = { sid: twilioSid('CA'), accountSid: this.accountSid, ...v, status: 'queued', createdAt: this.now(), params };
     this.calls.push(call);
-    return { status: 201, json: callJson(call, call.createdAt) };
+    return { status: 201, json: callJson(call, call.createdAt), after: () => this.events.emit('call', call) };
   }
 
   private updateCall(sid: string, params: Record<string, string | string[]>, path: string): Answer {
@@ -334,23 +394,7 @@ export class TwilioSimulator {
       call.twiml = v.twiml;
       call.url = v.url;
     }
-    return { status: 200, json: callJson(call, this.now()) };
+    // The live call reacts once the 200 is on the wire, as with Twilio.
+    return { status: 200, json: callJson(call, this.now()), after: () => this.switchboard.updated(sid, v) };
   }
-}
-
-function notFound(path: string): Answer {
-  return { status: 404, json: errorJson(404, 20404, `The requested resource ${path} was not found`) };
-}
-
-class BodyTooLarge extends Error {}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

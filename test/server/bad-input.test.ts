@@ -165,14 +165,19 @@ describe('bad input on the realtime socket', () => {
     expect((await api(srv.url, `/v1/conversations/${conversationId}`)).body.status).toBe('active');
   });
 
-  it('audio.mark in a text session → mode_mismatch; voice mode → mode_not_supported', async () => {
+  it('audio.mark in a text session → mode_mismatch; an odd-length audio frame in voice mode → audio_frame_invalid', async () => {
     const { client } = await started();
     client.send({ type: 'audio.mark', id: 'm1' });
     expect((await client.next('error')).code).toBe('mode_mismatch');
     await stillWorks(client);
     const voice = await connect();
-    voice.send({ type: 'session.start', agent: 'talk', mode: 'voice' });
-    expect((await voice.next('error')).code).toBe('mode_not_supported');
+    voice.send({ type: 'session.start', agent: 'talk', mode: 'voice', audio: { encoding: 'pcm16', sampleRate: 16000 } });
+    await voice.next('session.started');
+    voice.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    expect((await voice.next('error')).code).toBe('audio_frame_invalid');
+    voice.send({ type: 'audio.mark', id: 'not-ours' });
+    voice.send({ type: 'session.end' });
+    expect((await voice.next('session.ended')).reason).toBe('client');
   });
 
   it('a model stream that errors mid-answer → error, agent.done with the partial text, and the next turn works', async () => {

@@ -1,5 +1,6 @@
 import type { LanguageModelV3Prompt, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
 import { extractArguments, type ExtractContext } from './arguments.ts';
+import { beforeCallTool, describeCallResult } from './call-phrasing.ts';
 import { askForMissing, cannotHelp, describeToolResult, goodbye, greeting, welcome } from './phrasing.ts';
 import { bestTool, END_CONVERSATION, isFarewell, isGreeting, isThanks, type OfferedTool } from './tools.ts';
 
@@ -84,10 +85,19 @@ function plainArguments(schema: Record<string, unknown>): Record<string, unknown
   return args;
 }
 
+/** A required argument with exactly one allowed value needs no asking. */
+function fillSingleChoice(schema: Record<string, unknown>, name: string, args: Record<string, unknown>): boolean {
+  const prop = ((schema.properties ?? {}) as Record<string, Record<string, unknown>>)[name];
+  if (!Array.isArray(prop?.enum) || prop.enum.length !== 1) return false;
+  args[name] = prop.enum[0];
+  return true;
+}
+
 function answerToolResults(results: LanguageModelV3ToolResultPart[]): OfflineDecision {
   const sentences = results
     .filter((r) => r.toolName !== END_CONVERSATION)
-    .map((r) => describeToolResult(r.toolName, r.output));
+    .map((r) => describeCallResult(r.toolName, r.output) ?? describeToolResult(r.toolName, r.output))
+    .filter((t) => t !== '');
   return { text: sentences.join(' '), toolCalls: [] };
 }
 
@@ -116,8 +126,9 @@ export function decide(prompt: LanguageModelV3Prompt, tools: OfferedTool[], ctx:
   if (chosen) {
     const { tool, text } = chosen;
     const { args, missing } = extractArguments(tool.inputSchema, text, ctx);
-    if (missing.length > 0) return { text: askForMissing(tool, missing), toolCalls: [] };
-    return { text: '', toolCalls: [{ toolCallId: nextCallId(prompt), toolName: tool.name, input: args }] };
+    const open = missing.filter((name) => !fillSingleChoice(tool.inputSchema, name, args));
+    if (open.length > 0) return { text: askForMissing(tool, open), toolCalls: [] };
+    return { text: beforeCallTool(tool.name), toolCalls: [{ toolCallId: nextCallId(prompt), toolName: tool.name, input: args }] };
   }
 
   if (isGreeting(message)) return { text: greeting(ctx.agentName, helpful), toolCalls: [] };

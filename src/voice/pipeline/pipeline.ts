@@ -131,7 +131,7 @@ export class VoicePipeline {
 
   collectDigits(request: DigitRequest, signal: AbortSignal): Promise<DigitResult> {
     // The timeout runs from when the prompt (this turn's speech so far) has been heard.
-    return this.collector.collect(request, signal, () => !this.speaker.speaking);
+    return this.collector.collect(request, signal, () => this.speaker.caughtUp);
   }
 
   /** The engine's events for this call. */
@@ -155,6 +155,11 @@ export class VoicePipeline {
         return;
       case 'conversation.end':
         void this.spoken.then(() => host.engineEvent(e));
+        return;
+      case 'tool.started':
+        // "Let me check that": said while the tool runs, not after it.
+        this.speaker.flushText(e.turnId);
+        host.engineEvent(e);
         return;
       default:
         host.engineEvent(e);

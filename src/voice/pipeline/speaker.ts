@@ -67,6 +67,17 @@ export class Speaker {
 
   private pendingSynthesis = 0;
 
+  /** Everything said so far has been synthesised and heard (the turn may still go on). */
+  get caughtUp(): boolean {
+    return this.pendingSynthesis === 0 && !this.o.playout.active;
+  }
+
+  /** The text so far is complete for now (a tool is about to run): speak what the chunker holds. */
+  flushText(turnId: string): void {
+    if (turnId !== this.turnId) return;
+    for (const sentence of this.chunker.flush()) this.enqueue(sentence);
+  }
+
   begin(turnId: string): void {
     this.stop();
     this.turnId = turnId;
