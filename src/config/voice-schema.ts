@@ -21,6 +21,7 @@ const stt = z.discriminatedUnion('engine', [
       engine: z.literal('scripted'),
       transcripts: z.array(z.string()).default([]),
       latencyMs: z.number().int().min(0).default(0),
+      failOn: z.string().optional(),
     })
     .strict(),
 ]);
@@ -45,7 +46,14 @@ const tts = z.discriminatedUnion('engine', [
       voice: z.string().optional(),
     })
     .strict(),
-  z.object({ engine: z.literal('scripted'), latencyMs: z.number().int().min(0).default(0) }).strict(),
+  z
+    .object({
+      engine: z.literal('scripted'),
+      latencyMs: z.number().int().min(0).default(0),
+      failOn: z.string().optional(),
+      stallOn: z.string().optional(),
+    })
+    .strict(),
 ]);
 
 const target = z

@@ -9,16 +9,19 @@ export type SttSpec =
   | { engine: 'openai'; apiKey?: string; baseUrl?: string; model?: string }
   /**
    * Test double (src/voice/scripted.ts): each utterance is recognised as the next of `transcripts`
-   * (then as nothing), after `latencyMs`.
+   * (then as nothing), after `latencyMs`; a transcript equal to `failOn` fails instead (`stt_failed`).
    */
-  | { engine: 'scripted'; transcripts: string[]; latencyMs: number };
+  | { engine: 'scripted'; transcripts: string[]; latencyMs: number; failOn?: string };
 
 export type TtsSpec =
   | { engine: 'espeak'; voice?: string; rate?: number }
   | { engine: 'cartesia'; apiKey?: string; baseUrl?: string; model?: string; voice?: string }
   | { engine: 'openai'; apiKey?: string; baseUrl?: string; model?: string; voice?: string }
-  /** Test double: a tone as long as the text would take to say, after `latencyMs`. */
-  | { engine: 'scripted'; latencyMs: number };
+  /**
+   * Test double: a tone as long as the text would take to say, after `latencyMs`. Text containing
+   * `failOn` fails (`tts_failed`); text containing `stallOn` never produces audio.
+   */
+  | { engine: 'scripted'; latencyMs: number; failOn?: string; stallOn?: string };
 
 export interface TransferTarget {
   /** E.164 number or `sip:` address. */

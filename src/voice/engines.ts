@@ -50,7 +50,7 @@ export async function createStt(spec: SttSpec, ctx: EngineContext): Promise<SttE
       return new OpenAiStt({ ...spec, apiKey: key(spec.apiKey, 'OPENAI_API_KEY', env, 'OpenAI speech-to-text'), clock: ctx.clock });
     }
     case 'scripted':
-      return new ScriptedStt({ transcripts: spec.transcripts, latencyMs: spec.latencyMs, clock: ctx.clock });
+      return new ScriptedStt({ ...spec, clock: ctx.clock });
   }
 }
 
@@ -71,7 +71,7 @@ export async function createTts(spec: TtsSpec, ctx: EngineContext): Promise<TtsE
       return new OpenAiTts({ ...spec, apiKey: key(spec.apiKey, 'OPENAI_API_KEY', env, 'OpenAI text-to-speech'), clock: ctx.clock });
     }
     case 'scripted':
-      return new ScriptedTts({ latencyMs: spec.latencyMs, clock: ctx.clock });
+      return new ScriptedTts({ ...spec, clock: ctx.clock });
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import { OperatorError } from '../core/errors.ts';
 import { PIPELINE_RATE, type SttEngine, type SttResult, type SttStartOptions, type SttStream, type TtsEngine, type TtsOptions } from './types.ts';
 
 /**
@@ -15,8 +16,11 @@ export class ScriptedStt implements SttEngine {
   /** Samples received per utterance, in order. */
   readonly utterances: number[] = [];
 
-  constructor(opts: { transcripts: readonly string[]; latencyMs?: number; clock: Clock }) {
+  private readonly failOn: string | undefined;
+
+  constructor(opts: { transcripts: readonly string[]; latencyMs?: number; failOn?: string; clock: Clock }) {
     this.transcripts = [...opts.transcripts];
+    this.failOn = opts.failOn;
     this.latencyMs = opts.latencyMs ?? 0;
     this.clock = opts.clock;
   }
@@ -37,8 +41,11 @@ export class ScriptedStt implements SttEngine {
         }
       },
       finish: () =>
-        new Promise<SttResult>((resolve) => {
+        new Promise<SttResult>((resolve, reject) => {
           if (cancelled) return resolve({ text: '' });
+          if (this.failOn !== undefined && text === this.failOn) {
+            return reject(new OperatorError('server', 'stt_failed', 'scripted speech recognition failure'));
+          }
           if (this.latencyMs === 0) return resolve({ text, confidence: 1 });
           this.clock.setTimeout(() => resolve({ text, confidence: 1 }), this.latencyMs);
         }),
@@ -62,13 +69,25 @@ export class ScriptedTts implements TtsEngine {
   /** Texts asked for, in order. */
   readonly spoken: string[] = [];
 
-  constructor(opts: { latencyMs?: number; clock: Clock }) {
+  private readonly failOn: string | undefined;
+  private readonly stallOn: string | undefined;
+
+  constructor(opts: { latencyMs?: number; failOn?: string; stallOn?: string; clock: Clock }) {
     this.latencyMs = opts.latencyMs ?? 0;
+    this.failOn = opts.failOn;
+    this.stallOn = opts.stallOn;
     this.clock = opts.clock;
   }
 
   async *synthesize(text: string, opts: TtsOptions): AsyncIterable<Int16Array> {
     this.spoken.push(text);
+    if (this.failOn !== undefined && text.includes(this.failOn)) {
+      throw new OperatorError('server', 'tts_failed', 'scripted speech synthesis failure');
+    }
+    if (this.stallOn !== undefined && text.includes(this.stallOn)) {
+      await new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
+      return;
+    }
     if (this.latencyMs > 0) await new Promise<void>((r) => this.clock.setTimeout(r, this.latencyMs));
     const total = Math.round((text.length * 60 * PIPELINE_RATE) / 1000);
     const chunk = PIPELINE_RATE / 10;

@@ -192,6 +192,8 @@ export class Speaker {
       segment.endFrame = this.o.playout.endSegment();
     } catch (err) {
       if (signal.aborted) return;
+      // Whatever of it was not synthesised was never heard: it stays out of the transcript.
+      segment.reported = true;
       segment.endFrame = this.o.playout.endSegment();
       this.failed = true;
       const e = isOperatorError(err) ? err : new OperatorError('server', 'tts_failed', `speech synthesis failed: ${errorMessage(err)}`);
