@@ -201,7 +201,7 @@ export const configSchema = z
               .strict(),
           )
           .default([]),
-        /** Incoming calls to these numbers reach these agents (docs/channels.md#phone-calls). */
+        /** Incoming calls to these numbers reach these agents (docs/channels.md#phone-calls-twilio). */
         voice: z
           .array(
             z

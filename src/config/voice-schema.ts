@@ -5,7 +5,15 @@ import { duration } from './duration-schema.ts';
 /** An agent's `voice:` block (docs/configuration.md#voice). Every key has a working default. */
 
 const stt = z.discriminatedUnion('engine', [
-  z.object({ engine: z.literal('pocketsphinx'), modelDir: z.string().optional() }).strict(),
+  z
+    .object({
+      engine: z.literal('pocketsphinx'),
+      modelDir: z.string().optional(),
+      languageModel: z.enum(['domain', 'general']).default('domain'),
+      /** Extra phrases callers say (product names, menu options), for the domain model. */
+      phrases: z.array(z.string().min(1).max(200)).max(2000).default([]),
+    })
+    .strict(),
   z
     .object({
       engine: z.literal('deepgram'),
@@ -15,7 +23,17 @@ const stt = z.discriminatedUnion('engine', [
       language: z.string().optional(),
     })
     .strict(),
-  z.object({ engine: z.literal('openai'), apiKey: z.string().optional(), baseUrl: z.url().optional(), model: z.string().optional() }).strict(),
+  z
+    .object({
+      engine: z.literal('openai'),
+      apiKey: z.string().optional(),
+      baseUrl: z.url().optional(),
+      model: z.string().optional(),
+      language: z.string().optional(),
+      /** Vocabulary to bias the transcription (product names). */
+      prompt: z.string().optional(),
+    })
+    .strict(),
   z
     .object({
       engine: z.literal('scripted'),
@@ -35,6 +53,7 @@ const tts = z.discriminatedUnion('engine', [
       baseUrl: z.url().optional(),
       model: z.string().optional(),
       voice: z.string().optional(),
+      language: z.string().optional(),
     })
     .strict(),
   z
@@ -68,7 +87,7 @@ const target = z
 
 export const voiceSchema = z
   .object({
-    stt: stt.default({ engine: 'pocketsphinx' }),
+    stt: stt.default({ engine: 'pocketsphinx', languageModel: 'domain', phrases: [] }),
     tts: tts.default({ engine: 'espeak' }),
     vad: z
       .object({

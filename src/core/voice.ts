@@ -4,9 +4,14 @@
  */
 
 export type SttSpec =
-  | { engine: 'pocketsphinx'; modelDir?: string }
+  /**
+   * `languageModel: domain` (default): a small model of what callers of this agent say (its tool
+   * examples, greeting, transfer targets, `phrases`, and common customer-service turns); `general`:
+   * the packaged en-us model.
+   */
+  | { engine: 'pocketsphinx'; modelDir?: string; languageModel: 'domain' | 'general'; phrases: string[] }
   | { engine: 'deepgram'; apiKey?: string; baseUrl?: string; model?: string; language?: string }
-  | { engine: 'openai'; apiKey?: string; baseUrl?: string; model?: string }
+  | { engine: 'openai'; apiKey?: string; baseUrl?: string; model?: string; language?: string; prompt?: string }
   /**
    * Test double (src/voice/scripted.ts): each utterance is recognised as the next of `transcripts`
    * (then as nothing), after `latencyMs`; a transcript equal to `failOn` fails instead (`stt_failed`).
@@ -15,7 +20,7 @@ export type SttSpec =
 
 export type TtsSpec =
   | { engine: 'espeak'; voice?: string; rate?: number }
-  | { engine: 'cartesia'; apiKey?: string; baseUrl?: string; model?: string; voice?: string }
+  | { engine: 'cartesia'; apiKey?: string; baseUrl?: string; model?: string; voice?: string; language?: string }
   | { engine: 'openai'; apiKey?: string; baseUrl?: string; model?: string; voice?: string }
   /**
    * Test double: a tone as long as the text would take to say, after `latencyMs`. Text containing

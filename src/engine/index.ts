@@ -18,4 +18,12 @@ export {
   verifyOperatorSignature,
 } from './tools/signature.ts';
 export { MAX_WEBHOOK_RESPONSE_BYTES, type WebhookRequestBody } from './tools/webhook.ts';
-export { COLLECT_DIGITS, TRANSFER_CALL, type CallControls, type DigitRequest, type DigitResult } from './tools/call.ts';
+export {
+  COLLECT_DIGITS,
+  TRANSFER_CALL,
+  collectDigitsExamples,
+  transferCallExamples,
+  type CallControls,
+  type DigitRequest,
+  type DigitResult,
+} from './tools/call.ts';

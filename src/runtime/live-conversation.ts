@@ -229,6 +229,7 @@ export class LiveConversation {
     else if (m.t === 'log') this.log[m.level](m.fields ?? {}, m.msg);
     else if (m.t === 'event') this.onEngineEvent(m.event);
     else if (m.t === 'batch') this.turns.batch(m.seq);
+    else if (m.t === 'fatal' && m.code === 'voice_unavailable') this.onSetupFailed(m.message);
     else if (m.t === 'fatal') this.onCrash(new Error(`${m.code}: ${m.message}`));
     else if (m.t === 'recall' && this.conversation.customerId) {
       const target = { agent: this.agent, customerId: this.conversation.customerId, conversationId: this.conversation.id, nowMs: this.deps.clock.now() };
@@ -348,6 +349,14 @@ export class LiveConversation {
         ? 'The conversation exceeded its memory limit and was stopped.'
         : 'The conversation stopped because of an internal error.',
     });
+    void this.end('error');
+  }
+
+  /** The call's speech engines could not load (missing package, bad key): not a crash, a setup error. */
+  private onSetupFailed(message: string): void {
+    if (this.ended) return;
+    this.log.error({ err: message }, 'the call could not start its speech engines');
+    this.emit({ type: 'error', code: 'voice_unavailable', message: `The call's speech engines could not start: ${message}` });
     void this.end('error');
   }
 

@@ -36,7 +36,7 @@ export interface StartLiveRequest {
   context?: Record<string, unknown>;
   sink: LiveSink;
   /** A call: the worker runs the voice pipeline for this transport. */
-  voice?: { carrier: CarrierAudio; canTransfer: boolean };
+  voice?: { carrier: CarrierAudio; canTransfer: boolean; hasKeypad: boolean };
   /** Continue a conversation created beforehand (an outbound call created by `POST /v1/calls`). */
   conversationId?: string;
 }
@@ -105,14 +105,15 @@ export class Runtime {
     if (!agent) {
       throw new OperatorError('not_found', 'agent_not_found', `No agent "${agentId}" is configured (see GET /v1/agents)`);
     }
-    const [lease, customer, espeak] = await Promise.all([
+    // The speech host first: a worker taken from the pool is only taken when the call can start.
+    const espeak = req.voice && agent.voice.tts.engine === 'espeak' ? await this.espeakPort() : undefined;
+    const [lease, customer] = await Promise.all([
       this.pool.acquire(),
       existing?.customerId
         ? store.customers.get(existing.customerId)
         : req.customer && Object.keys(req.customer).length > 0
           ? store.customers.findOrCreate(req.customer, clock.now())
           : Promise.resolve(undefined),
-      req.voice && agent.voice.tts.engine === 'espeak' ? this.espeakPort() : Promise.resolve(undefined),
     ]);
     this.updatePoolGauge();
     this.opts.metrics.poolWaitSeconds.observe(lease.waitedMs / 1000);

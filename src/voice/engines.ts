@@ -25,6 +25,8 @@ export interface EngineContext {
   /** A port to the process's espeak-ng host (`tts.engine: espeak`). */
   espeakPort?: MessagePort;
   env?: NodeJS.ProcessEnv;
+  /** What callers of this agent say (tool examples, greeting…), for the embedded recogniser's domain model. */
+  phrases?: string[];
 }
 
 function key(given: string | undefined, envName: string, env: NodeJS.ProcessEnv, what: string): string {
@@ -38,8 +40,14 @@ export async function createStt(spec: SttSpec, ctx: EngineContext): Promise<SttE
   const env = ctx.env ?? process.env;
   switch (spec.engine) {
     case 'pocketsphinx': {
-      const { PocketsphinxStt } = await import('./stt/pocketsphinx.ts');
-      return PocketsphinxStt.create({ ...(spec.modelDir ? { modelDir: spec.modelDir } : {}), sampleRate: PIPELINE_RATE });
+      const [{ PocketsphinxStt }, { resolveModel }, { domainModel }] = await Promise.all([
+        import('./stt/pocketsphinx.ts'),
+        import('./stt/pocketsphinx-native.ts'),
+        import('./stt/domain-lm.ts'),
+      ]);
+      const base = spec.modelDir ? { modelDir: spec.modelDir } : {};
+      const domain = spec.languageModel === 'domain' ? domainModel([...(ctx.phrases ?? []), ...spec.phrases], resolveModel(base).dict) : {};
+      return PocketsphinxStt.create({ ...base, ...domain, sampleRate: PIPELINE_RATE });
     }
     case 'deepgram': {
       const { DeepgramStt } = await import('./stt/deepgram.ts');

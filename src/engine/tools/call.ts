@@ -27,8 +27,18 @@ export interface CallControls {
   targets: Record<string, TransferTarget>;
   /** Whether the carrier can transfer at all (a browser call cannot). */
   canTransfer: boolean;
+  /** Whether the caller can press keys (phone calls; a browser call cannot). */
+  hasKeypad: boolean;
   /** Waits for key presses; rejects when the signal aborts. */
   collectDigits(request: DigitRequest, signal: AbortSignal): Promise<DigitResult>;
+}
+
+export function transferCallExamples(): string[] {
+  return ['can I talk to a person', 'transfer me to a human', 'I want to speak to someone'];
+}
+
+export function collectDigitsExamples(): string[] {
+  return ['enter my account number', 'I will type it in', 'let me key in my PIN'];
 }
 
 export function transferCallSpec(targets: Record<string, TransferTarget>): BuiltinToolSpec {
@@ -49,7 +59,7 @@ export function transferCallSpec(targets: Record<string, TransferTarget>): Built
       required: ['target'],
       additionalProperties: false,
     },
-    examples: ['can I talk to a person', 'transfer me to a human', 'I want to speak to someone'],
+    examples: transferCallExamples(),
     timeoutMs: 1000,
   };
 }
@@ -70,7 +80,7 @@ export function collectDigitsSpec(): BuiltinToolSpec {
       },
       additionalProperties: false,
     },
-    examples: ['enter my account number', 'I will type it in', 'let me key in my PIN'],
+    examples: collectDigitsExamples(),
     timeoutMs: 120_000,
   };
 }
@@ -78,7 +88,7 @@ export function collectDigitsSpec(): BuiltinToolSpec {
 /** The call tools this session offers. */
 export function callToolSpecs(call: CallControls | undefined): BuiltinToolSpec[] {
   if (!call) return [];
-  const specs = [collectDigitsSpec()];
+  const specs = call.hasKeypad ? [collectDigitsSpec()] : [];
   if (call.canTransfer && Object.keys(call.targets).length > 0) specs.unshift(transferCallSpec(call.targets));
   return specs;
 }

@@ -85,6 +85,34 @@ function plainArguments(schema: Record<string, unknown>): Record<string, unknown
   return args;
 }
 
+const BUILTIN_NAMES = new Set([END_CONVERSATION, 'recall_history', 'collect_digits', 'transfer_call']);
+
+const CONTEXT_LINE = '- Conversation context: ';
+
+/** The conversation's `context` (given when it was started through the API), from the system prompt. */
+function contextValues(prompt: LanguageModelV3Prompt): Record<string, unknown> {
+  for (const message of prompt) {
+    if (message.role !== 'system') continue;
+    const line = message.content.split('\n').find((l) => l.startsWith(CONTEXT_LINE));
+    if (!line) continue;
+    try {
+      const value: unknown = JSON.parse(line.slice(CONTEXT_LINE.length));
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    } catch {
+      // a context too long for the prompt is cut, and no longer JSON: nothing to take from it
+    }
+  }
+  return {};
+}
+
+/** What the caller was not asked for but the conversation was started with (`context.orderId`). */
+function fillFromContext(context: Record<string, unknown>, name: string, args: Record<string, unknown>): boolean {
+  const value = context[name];
+  if (typeof value !== 'string' && typeof value !== 'number') return false;
+  args[name] = value;
+  return true;
+}
+
 /** A required argument with exactly one allowed value needs no asking. */
 function fillSingleChoice(schema: Record<string, unknown>, name: string, args: Record<string, unknown>): boolean {
   const prop = ((schema.properties ?? {}) as Record<string, Record<string, unknown>>)[name];
@@ -110,7 +138,8 @@ export function decide(prompt: LanguageModelV3Prompt, tools: OfferedTool[], ctx:
 
   const texts = userTexts(prompt);
   const message = texts[texts.length - 1] ?? '';
-  const helpful = tools.filter((t) => t.name !== END_CONVERSATION);
+  // The built-ins (ending, recall, keypad, transfer) are how, not what: the offer lists the agent's own tools.
+  const helpful = tools.filter((t) => !BUILTIN_NAMES.has(t.name));
   if (!message) return { text: greeting(ctx.agentName, helpful), toolCalls: [] };
 
   if (isFarewell(message)) {
@@ -126,7 +155,8 @@ export function decide(prompt: LanguageModelV3Prompt, tools: OfferedTool[], ctx:
   if (chosen) {
     const { tool, text } = chosen;
     const { args, missing } = extractArguments(tool.inputSchema, text, ctx);
-    const open = missing.filter((name) => !fillSingleChoice(tool.inputSchema, name, args));
+    const given = contextValues(prompt);
+    const open = missing.filter((name) => !fillSingleChoice(tool.inputSchema, name, args) && !fillFromContext(given, name, args));
     if (open.length > 0) return { text: askForMissing(tool, open), toolCalls: [] };
     return { text: beforeCallTool(tool.name), toolCalls: [{ toolCallId: nextCallId(prompt), toolName: tool.name, input: args }] };
   }

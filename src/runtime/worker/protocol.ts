@@ -71,6 +71,8 @@ export interface VoiceActivation {
   carrier: CarrierAudio;
   /** Whether the carrier can transfer the call (`transfer_call` is offered only then). */
   canTransfer: boolean;
+  /** Whether the caller can press keys (`collect_digits` is offered only then). */
+  hasKeypad: boolean;
   /** A port to the process's espeak-ng speech host (transferred), when the agent speaks with espeak. */
   espeak?: MessagePort;
 }

@@ -3,7 +3,7 @@ import type { AgentSpec } from '../../core/agent.ts';
 import type { Clock } from '../../core/clock.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { AbortReasonKind, EngineEvent } from '../../core/events.ts';
-import type { CallControls } from '../../engine/index.ts';
+import { builtinToolSpecs, collectDigitsExamples, transferCallExamples, type CallControls } from '../../engine/index.ts';
 import { createSpeechEngines, type SpeechEngines } from '../../voice/engines.ts';
 import { VoicePipeline } from '../../voice/pipeline/pipeline.ts';
 import type { FromWorker, VoiceActivation } from './protocol.ts';
@@ -32,7 +32,11 @@ export class VoiceCall {
 
   static async start(agent: AgentSpec, activation: VoiceActivation, clock: Clock, loop: VoiceLoop): Promise<VoiceCall> {
     const settings = agent.voice;
-    const engines = await createSpeechEngines(settings, { clock, ...(activation.espeak ? { espeakPort: activation.espeak } : {}) });
+    const engines = await createSpeechEngines(settings, {
+      clock,
+      phrases: agentPhrases(agent),
+      ...(activation.espeak ? { espeakPort: activation.espeak } : {}),
+    });
     for (const note of engines.notes) loop.send({ t: 'log', level: 'warn', msg: note });
     const pipeline = new VoicePipeline({
       settings,
@@ -57,6 +61,7 @@ export class VoiceCall {
     const call: CallControls = {
       targets: settings.transfer,
       canTransfer: activation.canTransfer,
+      hasKeypad: activation.hasKeypad,
       collectDigits: (request, signal) => pipeline.collectDigits(request, signal),
     };
     return new VoiceCall(pipeline, engines, call);
@@ -66,4 +71,12 @@ export class VoiceCall {
     this.pipeline.close();
     void this.engines.close().catch((err: unknown) => errorMessage(err));
   }
+}
+
+/** What callers of this agent are likely to say: its tools' examples (built-ins included), greeting, transfer targets. */
+function agentPhrases(agent: AgentSpec): string[] {
+  const targets = Object.entries(agent.voice.transfer).flatMap(([name, t]) => [name, `transfer me to ${name}`, t.description ?? '']);
+  const builtins = builtinToolSpecs().flatMap((t) => t.examples);
+  const call = [...transferCallExamples(), ...collectDigitsExamples()];
+  return [...agent.tools.flatMap((t) => [...t.examples, t.name.replace(/[_-]+/g, ' ')]), ...builtins, ...call, ...targets, agent.greeting ?? '', agent.name].filter(Boolean);
 }

@@ -103,7 +103,7 @@ class RealtimeConnection {
       const live = await this.opts.runtime.startLive({
         agentId: msg.agent,
         channel: this.voice ? 'voice' : 'chat',
-        ...(this.voice ? { voice: { carrier: { encoding: 'pcm16' as const, sampleRate: msg.audio?.sampleRate ?? 16_000 }, canTransfer: false } } : {}),
+        ...(this.voice ? { voice: { carrier: { encoding: 'pcm16' as const, sampleRate: msg.audio?.sampleRate ?? 16_000 }, canTransfer: false, hasKeypad: false } } : {}),
         ...(msg.customer ? { customer: msg.customer } : {}),
         ...(msg.context ? { context: msg.context } : {}),
         sink: (e) => this.onLiveEvent(e),

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { OperatorConfig } from '../../config/index.ts';
-import type { TwilioRestClient } from '../../channels/twilio/rest.ts';
+import { TwilioApiError, type TwilioRestClient } from '../../channels/twilio/rest.ts';
 import { connectStreamTwiml, mediaStreamUrl, sayHangupTwiml } from '../../channels/twilio/voice-twiml.ts';
 import type { Conversation } from '../../core/conversation.ts';
 import { OperatorError } from '../../core/errors.ts';
@@ -98,11 +98,20 @@ export function callRoutes(app: FastifyInstance, deps: CallRoutesDeps): void {
       callSid = call.sid;
     } catch (err) {
       await deps.runtime.endConversation(conversation.id, 'failed');
-      throw err;
+      throw carrierFailure(err);
     }
     await deps.store.threads.link(conversation.id, [callThreadKey(callSid)]);
     return reply.status(201).send({ conversationId: conversation.id, callSid });
   });
+}
+
+/**
+ * Twilio refused or failed: the client's request may be at fault (a bad number: 400), but our
+ * credentials or Twilio's outage are not the client's 401/5xx — they are a bad gateway.
+ */
+function carrierFailure(err: unknown): unknown {
+  if (!(err instanceof TwilioApiError) || err.kind === 'invalid_request') return err;
+  return new OperatorError('server', err.code, `Twilio could not place the call: ${err.message}`, { status: 502, retryable: err.retryable });
 }
 
 function streamTwiml(deps: CallRoutesDeps, params: Record<string, string>): string {

@@ -5,7 +5,7 @@ import { decodeMediaFrame, encodeClear, encodeMark, encodeMedia, type MediaStrea
 import { validTwilioSignature, TWILIO_SIGNATURE_HEADER } from '../../channels/twilio/signature.ts';
 import { dialTwiml, mediaStreamUrl } from '../../channels/twilio/voice-twiml.ts';
 import type { TwilioRestClient } from '../../channels/twilio/rest.ts';
-import { errorMessage, isOperatorError } from '../../core/errors.ts';
+import { OperatorError, errorMessage, isOperatorError } from '../../core/errors.ts';
 import type { LiveConversation, LiveEvent, Runtime } from '../../runtime/index.ts';
 import { TWILIO_AUDIO } from '../../voice/pipeline/carrier-audio.ts';
 import type { Store } from '../../store/index.ts';
@@ -20,10 +20,7 @@ export interface MediaStreamDeps {
   rest: TwilioRestClient | undefined;
 }
 
-const POLICY_VIOLATION = 1008;
 const NORMAL_CLOSE = 1000;
-/** Reasons the caller's side ended the call: no REST hang-up needed. */
-const CALLER_ENDED = new Set(['caller_hangup', 'client_disconnect', 'no_answer', 'busy', 'failed', 'canceled']);
 
 /**
  * `WS /twilio/media-stream`: Twilio Media Streams, bidirectional (protocols.md §1). The upgrade
@@ -31,15 +28,24 @@ const CALLER_ENDED = new Set(['caller_hangup', 'client_disconnect', 'no_answer',
  * (inbound) or the conversation (outbound) in its custom parameters.
  */
 export function mediaStreamRoutes(app: FastifyInstance, deps: MediaStreamDeps): void {
-  app.get('/twilio/media-stream', { websocket: true, config: { public: true, rateLimit: false } }, (socket, req) => {
-    const url = mediaStreamUrl(deps.publicUrl);
-    if (!deps.authToken || !validTwilioSignature(deps.authToken, url, {}, req.headers[TWILIO_SIGNATURE_HEADER])) {
-      deps.logger.warn({ ip: req.ip }, 'media stream refused: bad or missing X-Twilio-Signature');
-      socket.close(POLICY_VIOLATION, 'invalid signature');
-      return;
-    }
-    new MediaStream(socket, deps).listen();
-  });
+  const url = mediaStreamUrl(deps.publicUrl);
+  app.get(
+    '/twilio/media-stream',
+    {
+      websocket: true,
+      config: { public: true, rateLimit: false },
+      // Refused before the upgrade: 403 and nothing starts (API.md, carrier endpoints).
+      preValidation: (req, _reply, done) => {
+        if (!deps.authToken) return done(new OperatorError('not_found', 'twilio_not_configured', 'Twilio is not configured on this server (TWILIO_AUTH_TOKEN)'));
+        if (!validTwilioSignature(deps.authToken, url, {}, req.headers[TWILIO_SIGNATURE_HEADER])) {
+          deps.logger.warn({ ip: req.ip }, 'media stream refused: bad or missing X-Twilio-Signature');
+          return done(new OperatorError('auth', 'invalid_signature', 'X-Twilio-Signature is missing or does not match', { status: 403 }));
+        }
+        done();
+      },
+    },
+    (socket) => new MediaStream(socket, deps).listen(),
+  );
 }
 
 class MediaStream {
@@ -52,6 +58,8 @@ class MediaStream {
   private lastSequence = 0;
   private invalidFrames = 0;
   private closed = false;
+  /** Twilio said `stop` or closed: the call is over on its side, nothing to hang up. */
+  private callerGone = false;
 
   constructor(socket: WebSocket, deps: MediaStreamDeps) {
     this.socket = socket;
@@ -63,6 +71,7 @@ class MediaStream {
     this.socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     this.socket.on('close', () => {
       this.closed = true;
+      this.callerGone = true;
       void this.live?.end('caller_hangup');
     });
     this.socket.on('error', (err) => this.log.debug({ err: err.message }, 'media stream socket error'));
@@ -107,6 +116,7 @@ class MediaStream {
         this.live?.markPlayed(e.name);
         return;
       case 'stop':
+        this.callerGone = true;
         void this.live?.end('caller_hangup');
         return;
     }
@@ -127,7 +137,7 @@ class MediaStream {
         channel: 'voice',
         ...(p.from ? { customer: { phone: p.from } } : {}),
         ...(p.conversationId ? { conversationId: p.conversationId } : {}),
-        voice: { carrier: TWILIO_AUDIO, canTransfer: this.deps.rest !== undefined },
+        voice: { carrier: TWILIO_AUDIO, canTransfer: this.deps.rest !== undefined, hasKeypad: true },
         sink: (ev) => this.onLiveEvent(ev),
       });
       this.live = live;
@@ -145,6 +155,7 @@ class MediaStream {
     if (e.type === 'audio') this.send(encodeMedia(sid, e.data));
     else if (e.type === 'audio.mark') this.send(encodeMark(sid, e.id));
     else if (e.type === 'audio.clear') this.send(encodeClear(sid));
+    else if (e.type === 'error') this.log.warn({ code: e.code, err: e.message }, 'call error');
     else if (e.type === 'session.ended') void this.hangUp(e.reason, e.transferTo);
   }
 
@@ -153,7 +164,7 @@ class MediaStream {
     const { rest } = this.deps;
     try {
       if (rest && this.callSid && transferTo) await rest.updateCall(this.callSid, { twiml: dialTwiml(transferTo) });
-      else if (rest && this.callSid && !CALLER_ENDED.has(reason)) await rest.updateCall(this.callSid, { status: 'completed' });
+      else if (rest && this.callSid && !this.callerGone) await rest.updateCall(this.callSid, { status: 'completed' });
     } catch (err) {
       this.log.warn({ err: errorMessage(err), reason, transferTo }, 'could not update the call through the REST API');
     }

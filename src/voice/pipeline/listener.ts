@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from '../../core/clock.ts';
 import { errorMessage } from '../../core/errors.ts';
 import { Endpointer } from '../turn-taking/endpointing.ts';
 import type { SpeechDetector } from '../vad/detector.ts';
+import { normaliseTranscript } from '../transcript.ts';
 import { PIPELINE_RATE, type SttEngine, type SttStream } from '../types.ts';
 
 /** Something that scores speech probability per window (Silero, or the energy fallback); results in call order. */
@@ -133,7 +134,7 @@ export class Listener {
     stream
       .finish()
       .then((r) => {
-        this.finals[index] = r.text.trim();
+        this.finals[index] = normaliseTranscript(r.text.trim());
       })
       .catch((err: unknown) => this.o.events.sttError(errorMessage(err)))
       .finally(() => {

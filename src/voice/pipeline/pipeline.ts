@@ -113,6 +113,8 @@ export class VoicePipeline {
     this.listener.push(pcm);
     this.updateSpeaking();
     this.apply(this.policy.poll(this.o.clock.monotonic()));
+    // Speech that made no turn (a cough, a backchannel, nothing recognised) leaves the silence timer off.
+    if (!this.silenceTimer && !this.speaker.speaking && !this.listener.busy) this.armSilence();
   }
 
   markPlayed(name: string): void {
@@ -258,9 +260,17 @@ export class VoicePipeline {
     this.apply(this.policy.agentSpeaking(speaking, this.o.clock.monotonic()));
   }
 
+  /** The rest of the answer cannot be spoken: the turn ends at what was heard, as after a barge-in (rule 3). */
   private onTtsError(turnId: string, err: OperatorError): void {
     this.o.host.log('warn', 'speech synthesis failed', { turnId, code: err.code, err: err.message });
     this.o.host.error(err.code, err.message);
+    if (this.speaker.currentTurn !== turnId) return;
+    const cut = this.speaker.cut();
+    this.updateSpeaking();
+    if (!cut) return;
+    this.o.host.interruptTurn(cut.turnId, cut.heard);
+    this.o.host.bargeIn(cut.turnId, cut.heard);
+    this.armSilence();
   }
 
   /** Re-prompt a silent caller, then end the call politely (voice.silence). */
