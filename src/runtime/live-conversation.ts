@@ -182,6 +182,7 @@ export class LiveConversation {
   private async doEnd(reason: EndedReason, transferTo?: string): Promise<void> {
     this.interruptActive('ConversationEnded');
     this.ended = true;
+    const closed = this.workerClosed();
     this.post({ t: 'close' });
     await this.writes.catch(() => undefined);
     try {
@@ -194,7 +195,21 @@ export class LiveConversation {
     this.deps.metrics.conversationsEnded.inc({ channel: this.conversation.channel, reason });
     this.log.info({ reason }, 'conversation ended');
     this.sink({ type: 'session.ended', reason, ...(transferTo ? { transferTo } : {}) });
-    void this.worker.terminate();
+    // Native engines (a call's speech decoder) must be freed by the worker before it is stopped.
+    void closed.then(() => this.worker.terminate());
+  }
+
+  private workerClosed(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, 1000);
+      const onMessage = (m: FromWorker) => m.t === 'closed' && done();
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.worker.on('message', onMessage);
+      this.worker.once('exit', done);
+    });
   }
 
   /** Voice: the caller cut the agent off; the worker already stopped the turn at what was heard. */

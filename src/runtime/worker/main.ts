@@ -133,10 +133,10 @@ function onDtmf(m: Extract<ToWorker, { t: 'dtmf' }>): void {
   else digitTimer = setTimeout(release, DIGIT_SETTLE_MS);
 }
 
-function reset(): void {
+function reset(): Promise<void> {
   // Async workers are reused for the next activation: drop everything of this conversation.
   session?.close();
-  voice?.close();
+  const closing = voice?.close() ?? Promise.resolve();
   session = undefined;
   voice = undefined;
   pending = [];
@@ -145,6 +145,7 @@ function reset(): void {
   greeting = undefined;
   if (digitTimer) clearTimeout(digitTimer);
   heldDigits = { seq: 0, items: [] };
+  return closing;
 }
 
 function onMessage(m: ToWorker): void {
@@ -178,7 +179,7 @@ function onMessage(m: ToWorker): void {
       voice?.pipeline.stopSpeaking();
       return;
     case 'close':
-      reset();
+      void reset().then(() => send({ t: 'closed' }));
       return;
     case 'crash':
       if ((boot as { allowTestHooks?: boolean }).allowTestHooks) throw new Error('crash requested by test hook');

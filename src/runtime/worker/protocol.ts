@@ -45,6 +45,8 @@ export type FromWorker =
   | { t: 'ready' }
   /** The conversation is set up (on calls: the speech engines are loaded). */
   | { t: 'activated' }
+  /** After `close`: the conversation's resources (native speech engines) are freed. */
+  | { t: 'closed' }
   | { t: 'event'; event: EngineEvent }
   /** The next turn answers the inputs up to `seq` (sent right before its `turn.started`). */
   | { t: 'batch'; seq: number }

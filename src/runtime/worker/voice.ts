@@ -67,9 +67,10 @@ export class VoiceCall {
     return new VoiceCall(pipeline, engines, call);
   }
 
-  close(): void {
+  /** Stops the pipeline and frees the engines (native decoders must be freed before the thread goes). */
+  close(): Promise<void> {
     this.pipeline.close();
-    void this.engines.close().catch((err: unknown) => errorMessage(err));
+    return this.engines.close().catch((err: unknown) => void errorMessage(err));
   }
 }
 

@@ -5,6 +5,9 @@ import type { SpeechDetector } from '../vad/detector.ts';
 import { normaliseTranscript } from '../transcript.ts';
 import { PIPELINE_RATE, type SttEngine, type SttStream } from '../types.ts';
 
+/** How far back audio is kept for a stream that opens late (VAD lag under load + minimum speech + pre-roll). */
+const RECENT_MS = 2000;
+
 /** Something that scores speech probability per window (Silero, or the energy fallback); results in call order. */
 export interface VadScorer {
   process(pcm: Int16Array): Promise<number[]>;
@@ -39,8 +42,8 @@ export interface ListenerOptions {
  */
 export class Listener {
   private readonly o: ListenerOptions;
-  private readonly preRoll: Int16Array[] = [];
-  private preRollSamples = 0;
+  /** Recent audio with its stream start time (ms), kept until a stream opens. */
+  private readonly recent: { atMs: number; pcm: Int16Array }[] = [];
   private stream: SttStream | undefined;
   private finals: string[] = [];
   private partial = '';
@@ -62,9 +65,10 @@ export class Listener {
 
   push(pcm: Int16Array): void {
     if (this.closed) return;
+    const atMs = this.streamMs;
     this.streamMs += (pcm.length * 1000) / PIPELINE_RATE;
     if (this.stream) this.stream.write(pcm);
-    else this.keepPreRoll(pcm);
+    else this.keepRecent(atMs, pcm);
     this.o.vad.process(pcm).then(
       (probs) => this.onWindows(probs),
       (err: unknown) => this.o.events.sttError(`voice activity detection failed: ${errorMessage(err)}`),
@@ -75,7 +79,7 @@ export class Listener {
     if (this.closed) return;
     for (const prob of probs) {
       for (const e of this.o.detector.push(prob)) {
-        if (e.type === 'speech.start') this.onSpeechStart(this.toMono(e.atMs));
+        if (e.type === 'speech.start') this.onSpeechStart(this.toMono(e.atMs), e.atMs);
         else this.onSpeechEnd(this.toMono(e.atMs));
       }
     }
@@ -93,16 +97,17 @@ export class Listener {
     return this.o.clock.monotonic() - (this.streamMs - streamAtMs);
   }
 
-  private keepPreRoll(pcm: Int16Array): void {
-    this.preRoll.push(pcm);
-    this.preRollSamples += pcm.length;
-    const keep = ((this.o.preRollMs ?? 400) * PIPELINE_RATE) / 1000;
-    while (this.preRoll.length > 1 && this.preRollSamples - this.preRoll[0]!.length >= keep) {
-      this.preRollSamples -= this.preRoll.shift()!.length;
-    }
+  /**
+   * The VAD scores audio asynchronously and confirms an onset only after its minimum speech, so by
+   * the time a stream opens the speech began a while ago — how long depends on load. Audio is kept
+   * by stream time, enough to reach back to the onset plus the pre-roll however late it is known.
+   */
+  private keepRecent(atMs: number, pcm: Int16Array): void {
+    this.recent.push({ atMs, pcm });
+    while (this.recent.length > 1 && this.streamMs - this.recent[0]!.atMs > RECENT_MS) this.recent.shift();
   }
 
-  private onSpeechStart(atMs: number): void {
+  private onSpeechStart(atMs: number, streamAtMs: number): void {
     this.timer?.cancel();
     this.o.endpointer.onSpeechStart(atMs);
     if (!this.stream) {
@@ -114,9 +119,12 @@ export class Listener {
           this.o.events.transcript(this.joined(text), false);
         },
       });
-      for (const chunk of this.preRoll) this.stream.write(chunk);
-      this.preRoll.length = 0;
-      this.preRollSamples = 0;
+      const from = streamAtMs - (this.o.preRollMs ?? 250);
+      for (const chunk of this.recent) {
+        const endMs = chunk.atMs + (chunk.pcm.length * 1000) / PIPELINE_RATE;
+        if (endMs > from) this.stream.write(chunk.pcm);
+      }
+      this.recent.length = 0;
     }
     this.o.events.speechStart(atMs);
   }
