@@ -24,7 +24,7 @@ afterEach(async () => {
 });
 
 async function conversation(id: string): Promise<{ status: string; endedReason?: string; items: Item[] }> {
-  return (await api(srv!.url, `/v1/conversations/${id}`)).body;
+  return (await api(srv!.url, `/v1/conversations/${id}`)).body as { status: string; endedReason?: string; items: Item[] };
 }
 
 async function turn(client: VoiceClient): Promise<void> {

@@ -77,7 +77,7 @@ async function conversationOf(srv: RunningServer, phone: string): Promise<{ id: 
   const found = await api(srv.url, `/v1/customers?phone=${encodeURIComponent(phone)}`);
   const customer = await api(srv.url, `/v1/customers/${found.body.data[0].id as string}`);
   const conv = (customer.body.conversations as { id: string }[])[0]!;
-  return (await api(srv.url, `/v1/conversations/${conv.id}`)).body;
+  return (await api(srv.url, `/v1/conversations/${conv.id}`)).body as { id: string; status: string; endedReason?: string; items: Item[] };
 }
 
 describe('phone calls over Twilio Media Streams', () => {

@@ -16,7 +16,7 @@ export interface BuiltinHost {
   /** On a phone call: transfer and key-press collection. */
   call?: CallControls;
   /** Transfer the call to `to` once the answer of `turnId` has been heard. */
-  transferAfterTurn(turnId: string, to: string): void;
+  transferAfterTurn: (turnId: string, to: string) => void;
 }
 
 /** The built-in tools, as specs the config layer adds to agents. */

@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../../core/clock.ts';
 import { errorMessage } from '../../core/errors.ts';
-import { Endpointer } from '../turn-taking/endpointing.ts';
+import type { Endpointer } from '../turn-taking/endpointing.ts';
 import type { SpeechDetector } from '../vad/detector.ts';
 import { normaliseTranscript } from '../transcript.ts';
 import { PIPELINE_RATE, type SttEngine, type SttStream } from '../types.ts';
