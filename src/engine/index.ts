@@ -1,4 +1,4 @@
-export type { ConversationSession, SessionInit, ToolContext, ToolFunction } from './types.ts';
+export type { ConversationSession, CustomerServices, SessionInit, ToolContext, ToolFunction } from './types.ts';
 export { createSession } from './session.ts';
 export { renderTemplate, type TemplateVars } from './template.ts';
 export { templateVars, systemPrompt } from './prompt.ts';

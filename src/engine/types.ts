@@ -32,6 +32,8 @@ export interface SessionInit {
   memory?: CustomerMemory;
   /** Searches the customer's earlier conversations (`recall_history`); absent: the tool is not offered. */
   recall?: (query: string) => Promise<MemoryHit[]>;
+  /** Customer record and cross-channel actions for the built-in tools (`save_contact`, `send_message`). */
+  services?: CustomerServices;
   /** On a phone call (or browser voice): key presses and transfer, for the built-in call tools. */
   call?: CallControls;
   model: LanguageModelV3;
@@ -40,6 +42,17 @@ export interface SessionInit {
   clock: Clock;
   /** The engine's only output. Called synchronously, in order. */
   emit: (event: EngineEvent) => void;
+}
+
+/**
+ * What the platform does for the engine's built-in customer tools, outside the worker (the store
+ * and the channels live on the main thread). Absent members: the tool is not offered.
+ */
+export interface CustomerServices {
+  /** Adds a contact the customer confirmed to their record; merges with a customer already holding it. */
+  linkContact?: (type: 'phone' | 'email', value: string) => Promise<Record<string, unknown>>;
+  /** Texts or emails the customer on their other channel; recorded in that channel's conversation too. */
+  sendMessage?: (channel: 'sms' | 'email', text: string) => Promise<Record<string, unknown>>;
 }
 
 /** What the host (the worker's message loop, or a test) drives. */

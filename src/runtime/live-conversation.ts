@@ -15,7 +15,8 @@ import { summariseConversation } from './memory/summarise.ts';
 import type { Metrics } from './metrics.ts';
 import type { WorkerPool } from './pool.ts';
 import { TurnTracker, type TrackedTurn } from './turn-tracker.ts';
-import type { FromWorker, ToWorker, VoiceActivation } from './worker/protocol.ts';
+import { answerRequest, type HostRequestHandlers } from './host-requests.ts';
+import type { FromWorker, HostOp, ToWorker, VoiceActivation } from './worker/protocol.ts';
 
 export interface LiveDeps {
   store: Store;
@@ -24,6 +25,8 @@ export interface LiveDeps {
   logger: Logger;
   clock: Clock;
   nodeId: string;
+  /** Main-thread side of built-in tools (`save_contact`, `send_message`); read at each request. */
+  requests?: () => HostRequestHandlers | undefined;
 }
 
 /**
@@ -96,7 +99,15 @@ export class LiveConversation {
       greet: opts.greet && opts.voice !== undefined,
       ...(opts.memory ? { memory: opts.memory } : {}),
       ...(opts.voice ? { voice: opts.voice } : {}),
+      ...(this.ops().length > 0 ? { ops: this.ops() } : {}),
     }, opts.voice?.espeak ? [opts.voice.espeak] : undefined);
+  }
+
+  /** The host operations this conversation offers its built-in tools (a known customer is needed). */
+  private ops(): HostOp[] {
+    const handlers = this.deps.requests?.();
+    if (!handlers || !this.conversation.customerId) return [];
+    return (Object.keys(handlers) as HostOp[]).filter((op) => handlers[op] !== undefined);
   }
 
   /** Caller audio in the transport's encoding. */
@@ -243,6 +254,7 @@ export class LiveConversation {
     else if (m.t === 'error') this.emit({ type: 'error', code: m.code, message: m.message });
     else if (m.t === 'log') this.log[m.level](m.fields ?? {}, m.msg);
     else if (m.t === 'event') this.onEngineEvent(m.event);
+    else if (m.t === 'request') answerRequest(this.worker, m, this.deps.requests?.(), { conversation: this.conversation, agentId: this.agent.id });
     else if (m.t === 'batch') this.turns.batch(m.seq);
     else if (m.t === 'fatal' && m.code === 'voice_unavailable') this.onSetupFailed(m.message);
     else if (m.t === 'fatal') this.onCrash(new Error(`${m.code}: ${m.message}`));

@@ -10,6 +10,7 @@ import type { EspeakHost } from '../voice/tts/espeak-host.ts';
 import type { CustomerMemory } from '../core/memory.ts';
 import { newId } from '../core/ids.ts';
 import type { Store } from '../store/index.ts';
+import type { HostRequestHandlers } from './host-requests.ts';
 import { LiveConversation } from './live-conversation.ts';
 import type { LiveSink } from './live-events.ts';
 import { memoryAtStart } from './memory/recall.ts';
@@ -48,6 +49,7 @@ export class Runtime {
   private readonly agents: Map<string, AgentSpec>;
   private readonly live = new Map<string, LiveConversation>();
   private espeak: Promise<EspeakHost> | undefined;
+  private requests: HostRequestHandlers | undefined;
 
   constructor(opts: RuntimeOptions) {
     this.opts = opts;
@@ -79,6 +81,11 @@ export class Runtime {
     if (orphaned > 0) this.opts.logger.warn({ count: orphaned }, 'ended conversations left live by a previous run');
     await this.pool.start();
     this.updatePoolGauge();
+  }
+
+  /** The main-thread side of built-in tools, set once the channels exist (they are built after the runtime). */
+  setRequestHandlers(handlers: HostRequestHandlers): void {
+    this.requests = handlers;
   }
 
   listAgents(): AgentSpec[] {
@@ -141,7 +148,7 @@ export class Runtime {
       throw err;
     }
     const live = new LiveConversation({
-      deps: { ...this.opts, pool: this.pool },
+      deps: { ...this.opts, pool: this.pool, requests: () => this.requests },
       agent,
       conversation,
       worker: lease.worker,

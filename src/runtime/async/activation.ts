@@ -7,7 +7,8 @@ import type { CustomerMemory, MemoryHit } from '../../core/memory.ts';
 import { newId } from '../../core/ids.ts';
 import { answerRecall } from '../memory/recall.ts';
 import type { WorkerPool } from '../pool.ts';
-import type { FromWorker, ToWorker } from '../worker/protocol.ts';
+import { answerRequest, type HostRequestHandlers } from '../host-requests.ts';
+import type { FromWorker, HostOp, ToWorker } from '../worker/protocol.ts';
 
 export interface ActivationResult {
   turnId: string;
@@ -37,6 +38,8 @@ export interface ActivationArgs {
   memory?: CustomerMemory;
   /** Answers the worker's `recall_history` searches. */
   recall?: (query: string) => Promise<MemoryHit[]>;
+  /** Main-thread side of built-in tools offered in async conversations (`save_contact`). */
+  requests?: HostRequestHandlers;
 }
 
 /**
@@ -86,6 +89,7 @@ export async function runActivation(a: ActivationArgs): Promise<ActivationResult
         else if (m.t === 'idle') finish();
         else if (m.t === 'fatal') reject(new OperatorError('server', 'worker_crashed', `${m.code}: ${m.message}`));
         else if (m.t === 'recall' && a.recall) answerRecall(worker, m.id, () => a.recall!(m.query));
+        else if (m.t === 'request') answerRequest(worker, m, a.requests, { conversation: a.conversation, agentId: a.agent.id });
       });
       on('error', (err: Error) => reject(new OperatorError('server', 'worker_crashed', errorMessage(err), { cause: err })));
       on('exit', (code: number) => reject(new OperatorError('server', 'worker_crashed', `worker exited with code ${code}`)));
@@ -98,6 +102,7 @@ export async function runActivation(a: ActivationArgs): Promise<ActivationResult
         history: a.history,
         greet: false,
         ...(a.memory ? { memory: a.memory } : {}),
+        ...(a.requests && a.conversation.customerId ? { ops: (Object.keys(a.requests) as HostOp[]).filter((op) => a.requests![op]) } : {}),
       });
       post({ t: 'input', seq: 1, items: a.input });
     });

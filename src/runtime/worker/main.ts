@@ -5,9 +5,9 @@ import type { Item } from '../../core/conversation.ts';
 import type { MemoryHit } from '../../core/memory.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { EngineEvent } from '../../core/events.ts';
-import { createSession, type ConversationSession, type ToolFunction } from '../../engine/index.ts';
+import { createSession, type ConversationSession, type CustomerServices, type ToolFunction } from '../../engine/index.ts';
 import { createModel } from '../../models/index.ts';
-import type { FromWorker, ToWorker, WorkerBoot } from './protocol.ts';
+import type { FromWorker, HostOp, ToWorker, WorkerBoot } from './protocol.ts';
 import { VoiceCall } from './voice.ts';
 
 /**
@@ -80,6 +80,25 @@ function recall(query: string): Promise<MemoryHit[]> {
   return waiting.promise;
 }
 
+/** Built-in tools that need the main thread (`save_contact`, `send_message`): request, then await the answer. */
+const requests = new Map<number, PromiseWithResolvers<Record<string, unknown>>>();
+let requestSeq = 0;
+function request(op: HostOp, args: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const id = ++requestSeq;
+  const waiting = Promise.withResolvers<Record<string, unknown>>();
+  requests.set(id, waiting);
+  send({ t: 'request', id, op, args });
+  return waiting.promise;
+}
+
+function services(ops: readonly HostOp[] | undefined): CustomerServices | undefined {
+  if (!ops || ops.length === 0) return undefined;
+  return {
+    ...(ops.includes('link_contact') ? { linkContact: (type: string, value: string) => request('link_contact', { type, value }) } : {}),
+    ...(ops.includes('send_message') ? { sendMessage: (channel: string, text: string) => request('send_message', { channel, text }) } : {}),
+  };
+}
+
 function fatal(code: string, err: unknown): void {
   send({ t: 'fatal', code, message: errorMessage(err) });
 }
@@ -106,6 +125,7 @@ async function activate(m: Extract<ToWorker, { t: 'activate' }>): Promise<void> 
     history: m.history,
     ...(m.memory ? { memory: m.memory, recall } : {}),
     ...(call ? { call: call.call } : {}),
+    ...(services(m.ops) ? { services: services(m.ops)! } : {}),
     model: createModel(m.agent.model, { agent: m.agent, clock: systemClock }),
     functions,
     clock: systemClock,
@@ -167,6 +187,13 @@ function onMessage(m: ToWorker): void {
     case 'dtmf':
       onDtmf(m);
       return;
+    case 'response': {
+      const waiting = requests.get(m.id);
+      requests.delete(m.id);
+      if (m.error) waiting?.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+      else waiting?.resolve(m.value ?? {});
+      return;
+    }
     case 'recall.result': {
       const waiting = recalls.get(m.id);
       recalls.delete(m.id);

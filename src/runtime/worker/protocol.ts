@@ -24,6 +24,8 @@ export type ToWorker =
       memory?: CustomerMemory;
       /** A call (phone or browser voice): the pipeline runs in this worker. */
       voice?: VoiceActivation;
+      /** Host operations available to this conversation (others are not offered as tools). */
+      ops?: HostOp[];
     }
   /** Caller audio in the carrier's encoding (the buffer is transferred). */
   | { t: 'audio.in'; data: Uint8Array }
@@ -31,6 +33,8 @@ export type ToWorker =
   | { t: 'audio.mark'; name: string }
   /** A key press, already stored as a `dtmf` item. */
   | { t: 'dtmf'; seq: number; item: Item }
+  /** The answer to the worker's `request` of the same id. */
+  | { t: 'response'; id: number; value?: Record<string, unknown>; error?: { code: string; message: string } }
   /** The answer to the worker's `recall` request of the same id. */
   | { t: 'recall.result'; id: number; hits: MemoryHit[]; error?: string }
   /** New user items (already stored). Items arriving while a turn runs are batched into the next. */
@@ -52,6 +56,8 @@ export type FromWorker =
   | { t: 'batch'; seq: number }
   /** No turn running and nothing queued. */
   | { t: 'idle' }
+  /** A built-in tool needs the main thread (the store, the channels): see runtime/host-requests.ts. */
+  | { t: 'request'; id: number; op: HostOp; args: Record<string, unknown> }
   /** `recall_history`: search the customer's earlier conversations (the store is on the main thread). */
   | { t: 'recall'; id: number; query: string }
   | { t: 'fatal'; code: string; message: string }
@@ -67,6 +73,9 @@ export type FromWorker =
   /** Voice: the caller barged in; the turn was cut at what they heard. */
   | { t: 'barge-in'; turnId: string; heard: string }
   | { t: 'log'; level: 'debug' | 'info' | 'warn'; msg: string; fields?: Record<string, unknown> };
+
+/** Main-thread operations a worker may ask for. */
+export type HostOp = 'link_contact' | 'send_message';
 
 /** What a call's worker needs to run its voice pipeline. */
 export interface VoiceActivation {
