@@ -1,12 +1,14 @@
 import { errorMessage, isOperatorError } from '../core/errors.ts';
 import { commandHelp, parseCommand, UsageError, type Command } from './args.ts';
+import { callCommand } from './commands/call.ts';
 import { chatCommand } from './commands/chat.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { emailCommand } from './commands/email.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { smsCommand } from './commands/sms.ts';
 import { startCommand } from './commands/start.ts';
 
-const COMMANDS: Command[] = [startCommand, chatCommand, migrateCommand, smsCommand, emailCommand];
+const COMMANDS: Command[] = [startCommand, chatCommand, callCommand, migrateCommand, smsCommand, emailCommand, doctorCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

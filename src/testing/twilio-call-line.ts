@@ -127,7 +127,7 @@ export class CallerLine {
 
   private schedule(): void {
     const dueAt = this.startMs + (this.sent + 1) * FRAME_MS;
-    this.timer = this.options.clock.setTimeout(() => this.tick(), dueAt - this.options.clock.monotonic());
+    this.timer = this.options.clock.setTimeout(() => this.tick(), Math.max(0, dueAt - this.options.clock.monotonic()));
   }
 
   private tick(): void {

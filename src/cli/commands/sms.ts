@@ -5,8 +5,9 @@ import { sendInboundSms, TwilioSimulator, type SimulatedMessage } from '../../te
 import type { Command } from '../args.ts';
 import { UsageError } from '../args.ts';
 
-const DEV_ACCOUNT_SID = `AC${'0'.repeat(32)}`;
-const DEV_AUTH_TOKEN = 'operator-dev-token';
+/** The dev credentials `operator sms` and `operator call` both default to, so one server serves both. */
+export const DEV_ACCOUNT_SID = `AC${'0'.repeat(32)}`;
+export const DEV_AUTH_TOKEN = 'operator-dev-token';
 
 interface SmsSession {
   sim: TwilioSimulator;
