@@ -7,6 +7,8 @@ export { DEFAULT_CHANNEL_STYLE, channelStyle } from './style.ts';
 export { STEP_LIMIT_APOLOGY } from './turn.ts';
 export { builtinToolSpecs, END_CONVERSATION } from './tools/builtin.ts';
 export { RECALL_HISTORY } from './tools/recall.ts';
+export { SAVE_CONTACT } from './tools/contact.ts';
+export { MAX_MESSAGE_CHARS, SEND_MESSAGE } from './tools/message.ts';
 export { summariseItems, type ExtractedSummary } from './summary.ts';
 export { estimateTokens, fitMemory, memorySection, MEMORY_HEADING } from './memory.ts';
 export { type ToolError, type ToolErrorCode, type ToolOutcome } from './tools/outcome.ts';

@@ -6,6 +6,8 @@ import { templateVars, turnPrompt } from './prompt.ts';
 import { renderTemplate } from './template.ts';
 import { builtinToolSpecs } from './tools/builtin.ts';
 import { callToolSpecs } from './tools/call.ts';
+import { SAVE_CONTACT } from './tools/contact.ts';
+import { SEND_MESSAGE } from './tools/message.ts';
 import { RECALL_HISTORY } from './tools/recall.ts';
 import { createToolRegistry } from './tools/registry.ts';
 import { runSteps } from './turn.ts';
@@ -26,13 +28,21 @@ class Session implements ConversationSession {
   private readonly env: TurnEnv;
   private readonly session = new AbortController();
   private current: TurnState | undefined;
+  /** Context that arrived while a turn ran: added to the history after that turn's answer. */
+  private readonly lateContext: Item[] = [];
 
   constructor(init: SessionInit) {
     this.init = init;
     // Built-in tools (end_conversation) are offered to every agent unless it defines its own;
-    // recall_history only where there is a customer memory to search.
+    // recall_history only where there is a customer memory to search, send_message only where the
+    // platform can reach the customer on another channel, save_contact where it can add to their record.
     const own = new Set(init.agent.tools.map((t) => t.name));
-    const offered = (name: string) => !own.has(name) && (name !== RECALL_HISTORY || init.recall !== undefined);
+    const available: Record<string, boolean> = {
+      [RECALL_HISTORY]: init.recall !== undefined,
+      [SEND_MESSAGE]: init.services?.sendMessage !== undefined,
+      [SAVE_CONTACT]: init.services?.linkContact !== undefined,
+    };
+    const offered = (name: string) => !own.has(name) && available[name] !== false;
     const builtins = [...builtinToolSpecs(), ...callToolSpecs(init.call)];
     const tools = [...init.agent.tools, ...builtins.filter((b) => offered(b.name))];
     const registry = createToolRegistry(tools, {
@@ -47,6 +57,8 @@ class Session implements ConversationSession {
         },
         ...(init.recall ? { recall: init.recall } : {}),
         ...(init.call ? { call: init.call } : {}),
+        ...(init.services?.sendMessage ? { sendMessage: init.services.sendMessage } : {}),
+        ...(init.services?.linkContact ? { linkContact: init.services.linkContact, history: () => this.env.history } : {}),
       },
     });
     this.env = { init, history: [...init.history], registry };
@@ -80,6 +92,11 @@ class Session implements ConversationSession {
     } finally {
       this.finishTurn(turn);
     }
+  }
+
+  addContext(items: Item[]): void {
+    if (this.current) this.lateContext.push(...items);
+    else this.env.history.push(...items);
   }
 
   interrupt(kind: AbortReasonKind, delivered?: { turnId: string; text: string }): void {
@@ -136,6 +153,7 @@ class Session implements ConversationSession {
         newItem(this.init, { role: 'agent', type: 'message', text, interrupted, turnId: turn.id, metrics: definedMetrics(metrics) }),
       );
     }
+    this.env.history.push(...this.lateContext.splice(0));
     this.current = undefined;
     try {
       turn.emit({ type: 'turn.done', turnId: turn.id, text: turn.text, interrupted, metrics });

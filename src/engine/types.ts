@@ -51,8 +51,11 @@ export interface SessionInit {
 export interface CustomerServices {
   /** Adds a contact the customer confirmed to their record; merges with a customer already holding it. */
   linkContact?: (type: 'phone' | 'email', value: string) => Promise<Record<string, unknown>>;
-  /** Texts or emails the customer on their other channel; recorded in that channel's conversation too. */
-  sendMessage?: (channel: 'sms' | 'email', text: string) => Promise<Record<string, unknown>>;
+  /**
+   * Texts or emails the customer on their other channel; recorded in that channel's conversation
+   * too. `key` makes it idempotent: the same key twice sends one message.
+   */
+  sendMessage?: (channel: 'sms' | 'email', text: string, key: string) => Promise<Record<string, unknown>>;
 }
 
 /** What the host (the worker's message loop, or a test) drives. */
@@ -66,6 +69,11 @@ export interface ConversationSession {
    * interrupts a running turn first; a turn started while another runs throws.
    */
   runTurn(userItems: Item[]): Promise<void>;
+  /**
+   * Adds items to the history without running a turn or interrupting one (a text the customer sent
+   * during a call): the next turn's model sees them. While a turn runs they are added after its answer.
+   */
+  addContext(items: Item[]): void;
   /** Abort the running turn (if any) and cut the agent message of `delivered.turnId` to what was delivered. */
   interrupt(kind: AbortReasonKind, delivered?: { turnId: string; text: string }): void;
   /** Abort everything; no events after this. */

@@ -132,6 +132,18 @@ export class LiveConversation {
     this.post({ t: 'dtmf', seq: this.turns.input(this.deps.clock.monotonic()), item: stored });
   }
 
+  /**
+   * A message the customer sent on another channel meanwhile (a text during a call): stored here
+   * too, idempotent on `externalId`, and added to the engine's history for its next turn. It
+   * neither starts a turn nor interrupts the agent. Undefined once the conversation has ended.
+   */
+  async addContext(fields: Pick<Item, 'text' | 'data' | 'attachments'> & { externalId: string }): Promise<Item | undefined> {
+    if (this.ended) return undefined;
+    const { item: stored, created } = await this.persist({ ...this.newItem({ role: 'user', type: 'message', text: fields.text }), ...fields });
+    if (created && !this.ended) this.post({ t: 'context', items: [stored] });
+    return this.ended ? undefined : stored;
+  }
+
   /** Records a call event (transfer, carrier status) in the transcript. */
   note(text: string): Promise<AppendResult> {
     return this.persist(this.newItem({ role: 'system', type: 'event', text }));

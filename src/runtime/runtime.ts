@@ -104,6 +104,21 @@ export class Runtime {
     return this.live.get(conversationId);
   }
 
+  /**
+   * The customer's live conversation with this agent on this node, if any; a call before a chat.
+   * (Live conversations are held by the node that took them: another node's are not seen here.)
+   */
+  liveFor(customerId: string, agentId: string): LiveConversation | undefined {
+    let found: LiveConversation | undefined;
+    for (const live of this.live.values()) {
+      const c = live.conversation;
+      if (live.isEnded || c.customerId !== customerId || c.agent !== agentId) continue;
+      if (c.channel === 'voice') return live;
+      found ??= live;
+    }
+    return found;
+  }
+
   async startLive(req: StartLiveRequest): Promise<LiveConversation> {
     const { store, clock } = this.opts;
     const existing = req.conversationId ? await this.existingConversation(req.conversationId) : undefined;

@@ -5,8 +5,8 @@ import { loadConfig, type OperatorConfig } from '../config/index.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { describeOffline } from '../models/index.ts';
 import {
-  AsyncConversations, LocalEventBus, PostgresEventBus, Runtime, chatWebhookSender, createMetrics, smtpEmailSender,
-  startRetention, twilioSmsSender, type AsyncDeps, type EventBus, type Metrics,
+  AsyncConversations, LocalEventBus, PostgresEventBus, Runtime, chatWebhookSender, createMetrics, linkContactHandler,
+  sendMessageHandler, smtpEmailSender, startRetention, twilioSmsSender, type AsyncDeps, type EventBus, type Metrics,
 } from '../runtime/index.ts';
 import { createEmbeddedQueue, createPgBossQueue, openStore, type Store } from '../store/index.ts';
 import { TwilioRestClient } from '../channels/twilio/rest.ts';
@@ -70,6 +70,11 @@ export async function startServer(
     closers.push(() => runtime.close());
     await runtime.start();
     const conversations = await startAsync({ settings, config, store, runtime, metrics, logger, clock, closers });
+    runtime.setRequestHandlers({
+      send_message: sendMessageHandler({ store, conversations, channels: config.channels }),
+      link_contact: linkContactHandler(conversations.deps),
+    });
+    conversations.answerTextsInLiveConversations((customerId, agentId) => runtime.liveFor(customerId, agentId));
     const retention = startRetention({ store, queue: conversations.deps.queue, clock, logger, agents: config.agents });
     closers.push(() => Promise.resolve(retention.stop()));
     const smtp = await startEmailChannel({ config, store, conversations, logger, port: settings.smtpPort, host: settings.smtpHost });
@@ -131,6 +136,7 @@ async function startAsync(a: {
   }
   const conversations = new AsyncConversations({
     store, queue, pool: a.runtime.pool, clock, logger, metrics: a.metrics, events, agents, senders, nodeId: settings.nodeId,
+    requests: { link_contact: linkContactHandler({ store, clock, logger, events }) },
   });
   a.closers.push(() => queue.stop());
   a.closers.push(() => Promise.resolve(conversations.stop()));

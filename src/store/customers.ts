@@ -1,7 +1,9 @@
 import type { Customer, CustomerIdentifier, CustomerIdentity, IdentifierType } from '../core/conversation.ts';
+import { OperatorError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { lockCustomers, mergeCustomer, ownerOf } from './customer-merge.ts';
 import { invalidRequest, isUniqueViolation } from './errors.ts';
-import type { Db, Executor } from './executor.ts';
+import type { Db, Executor, StoreDialect } from './executor.ts';
 import { rowToCustomer } from './rows.ts';
 
 export interface CustomerRepository {
@@ -14,11 +16,30 @@ export interface CustomerRepository {
   get(id: string): Promise<Customer | undefined>;
   findByIdentifier(type: IdentifierType, value: string): Promise<Customer | undefined>;
   /**
+   * Gives the customer this identifier (normalised). Free: it is added. Already theirs: nothing
+   * changes. Another customer's: that customer is merged into this one in one transaction — their
+   * identifiers, conversations and memory move here and their record is deleted — so both
+   * identities share one memory from now on. Fails with `customer_not_found` for an unknown id.
+   * Safe under concurrent calls, across processes.
+   */
+  link(customerId: string, type: IdentifierType, value: string, atMs: number): Promise<LinkResult>;
+  /**
    * Erases the customer with their conversations and everything hanging off them (items, thread
    * keys, outbound records, attachments of their items); false for an unknown id. Opt-outs are
    * kept (they bind the address, not the customer) and so are queued jobs (they find nothing).
    */
   delete(id: string): Promise<boolean>;
+}
+
+export interface LinkResult {
+  customer: Customer;
+  /** The customer merged into this one (now deleted), when the identifier was theirs. */
+  mergedFrom?: string;
+  /**
+   * Conversations the merge ended (reason `superseded`): both customers had an open SMS or email
+   * conversation with the same agent, and only one may stay open. The caller announces their end.
+   */
+  superseded?: string[];
 }
 
 /** Lookup priority when identifiers point at different customers: the most specific wins. */
@@ -95,6 +116,19 @@ export function customerRepository(ex: Executor): CustomerRepository {
         return row && load(ex.db, row.customer_id);
       }),
 
+    link: (customerId, type, value, atMs) =>
+      ex.run('customers.link', async () => {
+        const wanted = { type, value: normaliseIdentifier(type, value) };
+        if (wanted.value === '') throw invalidRequest('customer_identifier_empty', `the ${type} to link is empty`);
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await ex.atomic((db) => linkOnce(db, ex.dialect, customerId, wanted, atMs));
+          } catch (err) {
+            if (!isRaceLost(err) || attempt >= ATTEMPTS) throw err;
+          }
+        }
+      }),
+
     delete: (id) =>
       ex.run('customers.delete', async () => {
         // Conversations and identifiers reference customers ON DELETE CASCADE; items, thread keys
@@ -139,6 +173,41 @@ async function findOrCreateOnce(db: Db, wanted: CustomerIdentifier[], atMs: numb
   const customer = await load(db, owner);
   if (customer === undefined) throw new Error(`customer ${owner} vanished while being found`);
   return customer;
+}
+
+/** Another writer got there first (the retry sees its result), or Postgres broke a lock cycle. */
+function isRaceLost(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return isUniqueViolation(err) || code === '40P01' || code === '40001';
+}
+
+/** How often `linkOnce` looks again when the identifier changed hands while it locked. */
+const LOOKS = 3;
+
+async function linkOnce(db: Db, dialect: StoreDialect, customerId: string, wanted: CustomerIdentifier, atMs: number): Promise<LinkResult> {
+  for (let look = 1; look <= LOOKS; look++) {
+    const owner = await ownerOf(db, wanted);
+    const locked = await lockCustomers(db, dialect, owner && owner !== customerId ? [customerId, owner] : [customerId]);
+    if (!locked.has(customerId)) {
+      throw new OperatorError('not_found', 'customer_not_found', `No customer ${customerId}`);
+    }
+    if (owner === undefined) {
+      const added = await db
+        .insertInto('customer_identifiers')
+        .values({ customer_id: customerId, type: wanted.type, value: wanted.value })
+        .onConflict((oc) => oc.columns(['type', 'value']).doNothing())
+        .executeTakeFirst();
+      if (!added.numInsertedOrUpdatedRows) continue; // taken meanwhile: look at who has it
+      await db.updateTable('customers').set({ updated_at: atMs }).where('id', '=', customerId).execute();
+      return { customer: (await load(db, customerId))! };
+    }
+    if (owner === customerId) return { customer: (await load(db, customerId))! };
+    // Both rows are locked now; the identifier may have moved before that (another merge).
+    if (!locked.has(owner) || (await ownerOf(db, wanted)) !== owner) continue;
+    const superseded = await mergeCustomer(db, owner, customerId, atMs);
+    return { customer: (await load(db, customerId))!, mergedFrom: owner, ...(superseded.length > 0 ? { superseded } : {}) };
+  }
+  throw new OperatorError('conflict', 'customer_link_contended', `${wanted.type} kept changing hands while being linked; try again`);
 }
 
 async function load(db: Db, id: string): Promise<Customer | undefined> {

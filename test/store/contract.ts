@@ -4,6 +4,7 @@ import { asyncConversationContract } from './contract-async.ts';
 import { channelContract } from './contract-channels.ts';
 import { conversationContract } from './contract-conversations.ts';
 import { customerContract } from './contract-customers.ts';
+import { customerLinkContract } from './contract-link.ts';
 import { itemContract } from './contract-items.ts';
 import { jobContract } from './contract-jobs.ts';
 import { lifecycleContract } from './contract-lifecycle.ts';
@@ -41,6 +42,7 @@ export function describeStoreContract(name: string, makeFixture: MakeFixture): v
     conversationContract(ctx);
     itemContract(ctx);
     customerContract(ctx);
+    customerLinkContract(ctx);
     asyncConversationContract(ctx);
     channelContract(ctx);
     jobContract(ctx);

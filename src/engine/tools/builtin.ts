@@ -1,8 +1,11 @@
 import type { BuiltinToolSpec } from '../../core/agent.ts';
+import type { Item } from '../../core/conversation.ts';
 import type { MemoryHit } from '../../core/memory.ts';
-import type { ToolContext } from '../types.ts';
+import type { CustomerServices, ToolContext } from '../types.ts';
 import { type ToolOutcome, failure, success } from './outcome.ts';
 import { COLLECT_DIGITS, type CallControls, TRANSFER_CALL, runCollectDigits, runTransfer } from './call.ts';
+import { SAVE_CONTACT, runSaveContact, saveContactSpec } from './contact.ts';
+import { SEND_MESSAGE, runSendMessage, sendMessageSpec } from './message.ts';
 import { RECALL_HISTORY, recallHistorySpec, runRecall } from './recall.ts';
 
 export const END_CONVERSATION = 'end_conversation';
@@ -17,6 +20,12 @@ export interface BuiltinHost {
   call?: CallControls;
   /** Transfer the call to `to` once the answer of `turnId` has been heard. */
   transferAfterTurn: (turnId: string, to: string) => void;
+  /** Add a confirmed contact to the customer's record (`save_contact`). */
+  linkContact?: CustomerServices['linkContact'];
+  /** The conversation so far, as the session holds it (`save_contact` checks the read-back in it). */
+  history?: () => readonly Item[];
+  /** Text or email the customer on their other channel (`send_message`). */
+  sendMessage?: CustomerServices['sendMessage'];
 }
 
 /** The built-in tools, as specs the config layer adds to agents. */
@@ -39,6 +48,8 @@ export function builtinToolSpecs(): BuiltinToolSpec[] {
       timeoutMs: 1000,
     },
     recallHistorySpec(),
+    saveContactSpec(),
+    sendMessageSpec(),
   ];
 }
 
@@ -51,6 +62,8 @@ export function runBuiltin(
   if (name === RECALL_HISTORY) return runRecall(args, host.recall);
   if (name === COLLECT_DIGITS) return runCollectDigits(args, ctx, host.call);
   if (name === TRANSFER_CALL) return runTransfer(args, ctx, host.call, host.transferAfterTurn);
+  if (name === SAVE_CONTACT) return runSaveContact(args, host.history?.() ?? [], host.linkContact);
+  if (name === SEND_MESSAGE) return runSendMessage(args, ctx, host.sendMessage);
   if (name === END_CONVERSATION) {
     host.endAfterTurn(ctx.turnId, typeof args.reason === 'string' ? args.reason : undefined);
     return success({ ending: true, note: 'The conversation ends after this answer. Say goodbye now.' });

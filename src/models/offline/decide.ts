@@ -1,8 +1,10 @@
 import type { LanguageModelV3Prompt, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
 import { extractArguments, type ExtractContext } from './arguments.ts';
 import { beforeCallTool, describeCallResult } from './call-phrasing.ts';
+import { SAVE_CONTACT, contactDecision, contactIn, describeContactResult } from './contact-phrasing.ts';
+import { SEND_MESSAGE, describeMessageResult, sendMessageDecision } from './message-phrasing.ts';
 import { askForMissing, cannotHelp, describeToolResult, goodbye, greeting, welcome } from './phrasing.ts';
-import { bestTool, END_CONVERSATION, isFarewell, isGreeting, isThanks, type OfferedTool } from './tools.ts';
+import { bestTool, END_CONVERSATION, isFarewell, isGreeting, isThanks, MATCH_THRESHOLD, rankTools, type OfferedTool } from './tools.ts';
 
 /**
  * The offline model's whole decision for one call, as a pure function of the prompt, the offered
@@ -54,6 +56,7 @@ function followUp(
     text = `${text}\n${earlier}`;
     const tool = bestTool(earlier, tools);
     if (!tool) continue;
+    if (tool.name === SEND_MESSAGE) return undefined; // its text is the agent's, not read from the message
     const own = extractArguments(tool.inputSchema, message, ctx).args;
     return Object.keys(own).length > 0 ? { tool, text } : undefined;
   }
@@ -85,7 +88,18 @@ function plainArguments(schema: Record<string, unknown>): Record<string, unknown
   return args;
 }
 
-const BUILTIN_NAMES = new Set([END_CONVERSATION, 'recall_history', 'collect_digits', 'transfer_call']);
+const BUILTIN_NAMES = new Set([END_CONVERSATION, 'recall_history', 'collect_digits', 'transfer_call', SEND_MESSAGE, SAVE_CONTACT]);
+
+/**
+ * A message that gives a phone number or an email address and matches `save_contact`'s examples
+ * is about that contact, unless one of the agent's own tools matches it better ("my order A1,
+ * email jane@example.com" is a lookup). The other built-ins ("text me…") do not compete.
+ */
+function aboutContact(message: string, tools: OfferedTool[]): boolean {
+  if (!contactIn(message)) return false;
+  const [best] = rankTools(message, tools.filter((t) => t.name === SAVE_CONTACT || !BUILTIN_NAMES.has(t.name)));
+  return best !== undefined && best.tool.name === SAVE_CONTACT && best.score >= MATCH_THRESHOLD;
+}
 
 const CONTEXT_LINE = '- Conversation context: ';
 
@@ -124,7 +138,9 @@ function fillSingleChoice(schema: Record<string, unknown>, name: string, args: R
 function answerToolResults(results: LanguageModelV3ToolResultPart[]): OfflineDecision {
   const sentences = results
     .filter((r) => r.toolName !== END_CONVERSATION)
-    .map((r) => describeCallResult(r.toolName, r.output) ?? describeToolResult(r.toolName, r.output))
+    .map((r) =>
+      describeCallResult(r.toolName, r.output) ?? describeMessageResult(r.toolName, r.output) ??
+      describeContactResult(r.toolName, r.output) ?? describeToolResult(r.toolName, r.output))
     .filter((t) => t !== '');
   return { text: sentences.join(' '), toolCalls: [] };
 }
@@ -142,6 +158,14 @@ export function decide(prompt: LanguageModelV3Prompt, tools: OfferedTool[], ctx:
   const helpful = tools.filter((t) => !BUILTIN_NAMES.has(t.name));
   if (!message) return { text: greeting(ctx.agentName, helpful), toolCalls: [] };
 
+  // A contact the customer gives is read back, and saved once they say yes (contact-phrasing.ts).
+  const flow = tools.some((t) => t.name === SAVE_CONTACT) ? contactDecision(prompt, message, aboutContact(message, tools)) : undefined;
+  if (flow) {
+    const toolCalls = flow.call ? [{ toolCallId: nextCallId(prompt), toolName: SAVE_CONTACT, input: { ...flow.call } }] : [];
+    return { text: flow.text, toolCalls };
+  }
+  const rest = tools.filter((t) => t.name !== SAVE_CONTACT);
+
   if (isFarewell(message)) {
     const end = tools.find((t) => t.name === END_CONVERSATION);
     const toolCalls = end
@@ -150,8 +174,12 @@ export function decide(prompt: LanguageModelV3Prompt, tools: OfferedTool[], ctx:
     return { text: goodbye(), toolCalls };
   }
 
-  const direct = bestTool(message, tools, ctx.toolRequired ? -Infinity : undefined);
-  const chosen = direct ? { tool: direct, text: message } : followUp(texts, tools, ctx);
+  const direct = bestTool(message, rest, ctx.toolRequired ? -Infinity : undefined);
+  const chosen = direct ? { tool: direct, text: message } : followUp(texts, rest, ctx);
+  if (direct?.name === SEND_MESSAGE) {
+    const { text, input } = sendMessageDecision(message, prompt);
+    return { text, toolCalls: input ? [{ toolCallId: nextCallId(prompt), toolName: SEND_MESSAGE, input }] : [] };
+  }
   if (chosen) {
     const { tool, text } = chosen;
     const { args, missing } = extractArguments(tool.inputSchema, text, ctx);

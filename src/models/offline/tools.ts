@@ -1,5 +1,7 @@
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import type { AgentSpec } from '../../core/agent.ts';
+import { SAVE_CONTACT, SAVE_CONTACT_EXAMPLES } from './contact-phrasing.ts';
+import { builtinExamples } from './message-phrasing.ts';
 import { contentStems, normalize, words } from './text.ts';
 
 /** The builtin the engine treats as "hang up / close the conversation". */
@@ -27,7 +29,7 @@ export function offeredTools(options: LanguageModelV3CallOptions, agent: AgentSp
       name: tool.name,
       description: tool.description ?? spec?.description,
       inputSchema: tool.inputSchema as Record<string, unknown>,
-      examples: spec?.examples ?? [],
+      examples: spec?.examples ?? builtinExamples(tool.name) ?? (tool.name === SAVE_CONTACT ? SAVE_CONTACT_EXAMPLES : []),
     });
   }
   return tools;

@@ -77,8 +77,12 @@ function newConversation(deps: AsyncDeps, msg: InboundMessage, customer: Custome
 /**
  * Accept, persist, then act (DESIGN.md rule 4): the message is stored — idempotently on the
  * provider's id — and its turn is queued durably before the caller acknowledges the provider.
+ * `answerElsewhere` may take a new message over (a text to a customer's live call): when it
+ * returns true, no turn is queued for it.
  */
-export async function acceptInbound(deps: AsyncDeps, msg: InboundMessage): Promise<Accepted> {
+export async function acceptInbound(
+  deps: AsyncDeps, msg: InboundMessage, answerElsewhere?: (accepted: Accepted) => Promise<boolean>,
+): Promise<Accepted> {
   const agent = agentOrThrow(deps, msg.agentId);
   const hasIdentity = Object.values(msg.customer).some((v) => typeof v === 'string' && v.length > 0);
   const lockKey = `${msg.agentId}|${msg.channel}|${msg.conversationId ?? JSON.stringify(msg.customer)}`;
@@ -88,7 +92,7 @@ export async function acceptInbound(deps: AsyncDeps, msg: InboundMessage): Promi
   await afterSuperseded(deps, superseded);
   if (accepted.created) {
     const debounce = agent.async.debounceMs[msg.channel];
-    await scheduleTurn(deps, accepted.conversation.id, deps.clock.now() + debounce);
+    if (!(await answerElsewhere?.(accepted))) await scheduleTurn(deps, accepted.conversation.id, deps.clock.now() + debounce);
     await scheduleTimeout(deps, accepted.conversation.id, agent, msg.channel);
     deps.events.publish({ conversationId: accepted.conversation.id, kind: 'item', itemId: accepted.item.id });
   }

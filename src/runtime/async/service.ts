@@ -4,10 +4,12 @@ import { OperatorError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import type { QueuedJob } from '../../store/index.ts';
 import { summariseConversation } from '../memory/summarise.ts';
+import { postAgentMessage, type AgentMessageRequest, type PostedMessage } from './agent-message.ts';
 import { queueSend, runSendJob } from './delivery.ts';
 import {
   acceptInbound, afterSuperseded, agentOrThrow, createAsyncConversation, retryOnOpenConflict, scheduleTimeout, scheduleTurn, type Accepted,
 } from './inbound.ts';
+import { answerInLiveConversation, type LiveLookup } from './live-handoff.ts';
 import { PROACTIVE_EVENT, runTurnJob } from './turn-job.ts';
 import { JOB_SEND, JOB_TIMEOUT, JOB_TURN, type AsyncDeps, type InboundMessage, type ReplyAddress } from './types.ts';
 
@@ -36,6 +38,7 @@ export class AsyncConversations {
   readonly deps: AsyncDeps;
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping = false;
+  private live: LiveLookup | undefined;
 
   constructor(deps: AsyncDeps) {
     this.deps = deps;
@@ -86,9 +89,27 @@ export class AsyncConversations {
     }
   }
 
+  /**
+   * Where texts go while their sender is on a live conversation with the same agent on this node
+   * (the Runtime's `liveFor`): into that conversation's context, with no SMS answer of their own.
+   */
+  answerTextsInLiveConversations(lookup: LiveLookup): void {
+    this.live = lookup;
+  }
+
   /** A customer message from a channel adapter (webhook, SMTP, API). */
   accept(msg: InboundMessage): Promise<Accepted> {
-    return acceptInbound(this.deps, msg);
+    const { live } = this;
+    const elsewhere = live && msg.channel === 'sms' && !msg.forceNew ? (a: Accepted) => answerInLiveConversation(this.deps, live, a) : undefined;
+    return acceptInbound(this.deps, msg, elsewhere);
+  }
+
+  /**
+   * An agent message on the customer's SMS or email conversation with this agent, outside of its
+   * turns (`send_message` during a call): stored and delivered like an answer, once per `key`.
+   */
+  postAgentMessage(req: AgentMessageRequest): Promise<PostedMessage> {
+    return postAgentMessage(this.deps, req);
   }
 
   /** `POST /v1/conversations` on an async channel. */

@@ -94,7 +94,7 @@ async function answer(deps: AsyncDeps, conv: Conversation, agent: AgentSpec, pen
     try {
       result = await runActivation({
         pool: deps.pool, clock, agent, conversation: conv, ...(customer ? { customer } : {}),
-        history, input: pending, timeoutMs: agent.turnTimeoutMs + 5_000, ...memory,
+        history, input: pending, timeoutMs: agent.turnTimeoutMs + 5_000, ...memory, ...(deps.requests ? { requests: deps.requests } : {}),
         onItem: (item) => store.items.append(item).then((r) => deps.events.publish({ conversationId: conv.id, kind: 'item', itemId: r.item.id })),
       });
     } catch (err) {

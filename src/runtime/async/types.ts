@@ -4,6 +4,7 @@ import type { Clock } from '../../core/clock.ts';
 import type { Attachment, CustomerIdentity } from '../../core/conversation.ts';
 import type { OutboundRecord, Store, WorkQueue } from '../../store/index.ts';
 import type { EventBus } from '../event-bus.ts';
+import type { HostRequestHandlers } from '../host-requests.ts';
 import type { Metrics } from '../metrics.ts';
 import type { WorkerPool } from '../pool.ts';
 
@@ -64,6 +65,8 @@ export interface AsyncDeps {
   agents: Map<string, AgentSpec>;
   senders: Partial<Record<AsyncChannel, ChannelSender>>;
   nodeId: string;
+  /** Main-thread side of the built-in tools offered in async turns (`save_contact`); absent: none. */
+  requests?: HostRequestHandlers;
 }
 
 export const JOB_TURN = 'conversation.turn';

@@ -33,6 +33,8 @@ type Work = { kind: 'say'; text: string; end?: string };
 let session: ConversationSession | undefined;
 let voice: VoiceCall | undefined;
 let pending: Item[] = [];
+/** Context that came before the session existed (the activation awaits the speech engines). */
+let earlyContext: Item[] = [];
 let pendingSeq = 0;
 let lines: Work[] = [];
 let draining = false;
@@ -95,7 +97,7 @@ function services(ops: readonly HostOp[] | undefined): CustomerServices | undefi
   if (!ops || ops.length === 0) return undefined;
   return {
     ...(ops.includes('link_contact') ? { linkContact: (type: string, value: string) => request('link_contact', { type, value }) } : {}),
-    ...(ops.includes('send_message') ? { sendMessage: (channel: string, text: string) => request('send_message', { channel, text }) } : {}),
+    ...(ops.includes('send_message') ? { sendMessage: (channel: string, text: string, key: string) => request('send_message', { channel, text, key }) } : {}),
   };
 }
 
@@ -122,7 +124,7 @@ async function activate(m: Extract<ToWorker, { t: 'activate' }>): Promise<void> 
     agent: m.agent,
     conversation: m.conversation,
     ...(m.customer ? { customer: m.customer } : {}),
-    history: m.history,
+    history: [...m.history, ...earlyContext.splice(0)],
     ...(m.memory ? { memory: m.memory, recall } : {}),
     ...(call ? { call: call.call } : {}),
     ...(services(m.ops) ? { services: services(m.ops)! } : {}),
@@ -160,6 +162,7 @@ function reset(): Promise<void> {
   session = undefined;
   voice = undefined;
   pending = [];
+  earlyContext = [];
   lines = [];
   pendingSeq = 0;
   greeting = undefined;
@@ -177,6 +180,10 @@ function onMessage(m: ToWorker): void {
       pending.push(...m.items);
       pendingSeq = m.seq;
       run();
+      return;
+    case 'context':
+      if (session) session.addContext(m.items);
+      else earlyContext.push(...m.items);
       return;
     case 'audio.in':
       voice?.pipeline.audioIn(m.data);

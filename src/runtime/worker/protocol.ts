@@ -39,6 +39,8 @@ export type ToWorker =
   | { t: 'recall.result'; id: number; hits: MemoryHit[]; error?: string }
   /** New user items (already stored). Items arriving while a turn runs are batched into the next. */
   | { t: 'input'; seq: number; items: Item[] }
+  /** Items for the history only (already stored; a text sent during a call): no turn, no interruption. */
+  | { t: 'context'; items: Item[] }
   | { t: 'interrupt'; kind: AbortReasonKind; delivered?: { turnId: string; text: string } }
   | { t: 'close' }
   /** Test hook, honoured only when the worker was started with `allowTestHooks`. */
