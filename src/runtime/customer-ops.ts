@@ -3,7 +3,7 @@ import type { AsyncDeps } from './async/types.ts';
 import type { HostRequestHandler } from './host-requests.ts';
 import { summariseConversation } from './memory/summarise.ts';
 
-export type LinkContactDeps = Pick<AsyncDeps, 'store' | 'clock' | 'logger' | 'events'>;
+export type LinkContactDeps = Pick<AsyncDeps, 'store' | 'clock' | 'logger' | 'events' | 'agents'>;
 
 /** A concurrent merge may move the conversation to another customer while we link: look again once. */
 const ATTEMPTS = 2;
@@ -27,7 +27,7 @@ export function linkContactHandler(deps: LinkContactDeps): HostRequestHandler {
         const result = await deps.store.customers.link(customerId, type, value, deps.clock.now());
         for (const id of result.superseded ?? []) {
           deps.events.publish({ conversationId: id, kind: 'status', status: 'ended', endedReason: 'superseded' });
-          await summariseConversation(deps.store, id, deps.logger);
+          await summariseConversation(deps.store, id, deps.logger, (a) => deps.agents.get(a));
         }
         deps.logger.info(
           { conversationId: ctx.conversation.id, customerId, type, ...(result.mergedFrom ? { mergedFrom: result.mergedFrom } : {}) },

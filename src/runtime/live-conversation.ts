@@ -213,7 +213,7 @@ export class LiveConversation {
     } catch (err) {
       this.log.error({ err: errorMessage(err) }, 'could not mark the conversation ended');
     }
-    await summariseConversation(this.deps.store, this.conversation.id, this.log);
+    await summariseConversation(this.deps.store, this.conversation.id, this.log, () => this.agent);
     this.deps.metrics.liveConversations.dec({ channel: this.conversation.channel });
     this.deps.metrics.conversationsEnded.inc({ channel: this.conversation.channel, reason });
     this.log.info({ reason }, 'conversation ended');

@@ -204,7 +204,7 @@ export class Runtime {
     const live = this.live.get(id);
     if (live) await live.end(reason);
     else if ((await this.opts.store.conversations.end(id, reason, this.opts.clock.now()))?.ended) {
-      await summariseConversation(this.opts.store, id, this.opts.logger);
+      await summariseConversation(this.opts.store, id, this.opts.logger, (a) => this.agents.get(a));
     }
     return this.opts.store.conversations.get(id);
   }

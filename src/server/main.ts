@@ -136,7 +136,7 @@ async function startAsync(a: {
   }
   const conversations = new AsyncConversations({
     store, queue, pool: a.runtime.pool, clock, logger, metrics: a.metrics, events, agents, senders, nodeId: settings.nodeId,
-    requests: { link_contact: linkContactHandler({ store, clock, logger, events }) },
+    requests: { link_contact: linkContactHandler({ store, clock, logger, events, agents }) },
   });
   a.closers.push(() => queue.stop());
   a.closers.push(() => Promise.resolve(conversations.stop()));

@@ -8,6 +8,11 @@ import { sendSse, startHttpFake, type HttpFake, type RecordedRequest } from '../
 export type FakeAnswer = { text: string } | { toolCall: { name: string; args: Record<string, unknown> } } | 'hang';
 
 export interface LlmFake extends HttpFake {
+  /**
+   * Requests for a conversation summary (runtime/memory/model-summary.ts), kept apart from
+   * `requests` so tests that index the agent's turns are not shifted by them.
+   */
+  summaries: RecordedRequest[];
   /** The system prompt of each request, in order. */
   systemPrompts(): string[];
   /** Names of the tools offered in request `n`. */
@@ -24,9 +29,32 @@ export function lastUserText(req: RecordedRequest): string {
   return [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
 }
 
-export async function startLlmFake(answer: (req: RecordedRequest) => FakeAnswer): Promise<LlmFake> {
+const SUMMARY_PROMPT = 'You summarise a customer-service conversation';
+
+/** The summary the fake writes, from the transcript it was given. */
+export type SummaryAnswer = (transcript: string) => { summary: string; openItems: string[] } | 'garbage';
+
+export async function startLlmFake(
+  answer: (req: RecordedRequest) => FakeAnswer,
+  summarise: SummaryAnswer = (t) => ({ summary: `Model summary: ${t.split('\n')[0]?.slice(0, 80) ?? ''}`, openItems: [] }),
+): Promise<LlmFake> {
   let n = 0;
+  const summaries: RecordedRequest[] = [];
   const fake = await startHttpFake((req, res) => {
+    const messages = req.body.messages as Msg[];
+    if (typeof messages[0]?.content === 'string' && messages[0].content.startsWith(SUMMARY_PROMPT)) {
+      fake.requests.splice(fake.requests.indexOf(req), 1);
+      summaries.push(req);
+      const written = summarise(lastUserText(req));
+      const content = written === 'garbage' ? 'I cannot do that.' : JSON.stringify(written);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({
+        id: `chatcmpl-${++n}`, object: 'chat.completion', created: 1767225600, model: req.body.model,
+        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
+        usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
+      }));
+      return;
+    }
     const a = answer(req);
     if (a === 'hang') return;
     const base = { id: `chatcmpl-${++n}`, object: 'chat.completion.chunk', created: 1767225600, model: req.body.model };
@@ -43,6 +71,7 @@ export async function startLlmFake(answer: (req: RecordedRequest) => FakeAnswer)
   });
   return {
     ...fake,
+    summaries,
     systemPrompts: () => fake.requests.map((r) => (r.body.messages as Msg[])[0]?.content ?? ''),
     toolNames: (i) => ((fake.requests[i]?.body.tools ?? []) as { function: { name: string } }[]).map((t) => t.function.name),
   };

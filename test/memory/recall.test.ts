@@ -27,7 +27,8 @@ beforeAll(async () => {
     if (/remember/i.test(text)) return { toolCall: { name: 'recall_history', args: { query: 'kettle model' } } };
     if (text.includes('A12345')) return { text: "Sorry about the delay. I'll text you as soon as it ships." };
     return { text: 'Noted.' };
-  });
+    // These scenarios assert on the extractive summary: the model's summary is tested in model-summary.test.ts.
+  }, () => 'garbage');
   const model = { provider: 'openai-compatible', model: 'local', baseUrl: `${llm.origin}/v1`, apiKey: 'sk-test' };
   s = await startAsyncServer(
     {

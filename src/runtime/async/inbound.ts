@@ -155,7 +155,7 @@ export async function createAsyncConversation(tx: Repositories, conversation: Co
 export async function afterSuperseded(deps: AsyncDeps, ids: readonly string[]): Promise<void> {
   for (const id of ids) {
     deps.events.publish({ conversationId: id, kind: 'status', status: 'ended', endedReason: 'superseded' });
-    await summariseConversation(deps.store, id, deps.logger);
+    await summariseConversation(deps.store, id, deps.logger, (a) => deps.agents.get(a));
   }
 }
 

@@ -158,7 +158,7 @@ export class AsyncConversations {
   async end(id: string, reason: EndedReason): Promise<void> {
     const r = await this.deps.store.conversations.end(id, reason, this.deps.clock.now());
     if (r?.ended) this.deps.events.publish({ conversationId: id, kind: 'status', status: 'ended', endedReason: reason });
-    if (r?.ended) await summariseConversation(this.deps.store, id, this.deps.logger);
+    if (r?.ended) await summariseConversation(this.deps.store, id, this.deps.logger, (a) => this.deps.agents.get(a));
   }
 
   private async onTimeout(job: QueuedJob): Promise<void> {

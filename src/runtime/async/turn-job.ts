@@ -160,7 +160,7 @@ async function commitAnswer(
   if (result.endRequested) {
     const ended = await store.conversations.end(conv.id, 'agent', now);
     if (ended?.ended) deps.events.publish({ conversationId: conv.id, kind: 'status', status: 'ended', endedReason: 'agent' });
-    if (ended?.ended) await summariseConversation(store, conv.id, deps.logger);
+    if (ended?.ended) await summariseConversation(store, conv.id, deps.logger, (a) => deps.agents.get(a));
   } else if (!committed.endedMeanwhile) {
     deps.events.publish({ conversationId: conv.id, kind: 'status', status: 'suspended' });
     await scheduleTimeout(deps, conv.id, agent, conv.channel as AsyncChannel);
