@@ -70,7 +70,7 @@ describe('summaries by the agent model', () => {
     const conversations = await waitFor(async () => {
       const found = await api(s.url, `/v1/customers?phone=${encodeURIComponent(phone)}`);
       const id = found.body.data[0]?.id as string | undefined;
-      return id ? (await api(s.url, `/v1/customers/${id}`)).body.conversations : undefined;
+      return id ? ((await api(s.url, `/v1/customers/${id}`)).body.conversations as unknown[]) : undefined;
     }, 'the customer');
     expect(conversations).toHaveLength(1);
     const prompt = await waitFor(async () => {
