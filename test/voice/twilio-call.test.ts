@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/main.ts';
 import { TwilioSimulator } from '../../src/testing/twilio-simulator.ts';
 import type { TwilioCall } from '../../src/testing/twilio-call.ts';
+import WebSocket from 'ws';
+import { signTwilioRequest } from '../../src/channels/twilio/signature.ts';
 import { api, waitFor } from '../helpers/api.ts';
 import { startInProcess, tempDir, writeConfig } from '../helpers/server.ts';
 import { speechLike } from '../helpers/voice-client.ts';
@@ -198,5 +200,32 @@ describe('phone calls over Twilio Media Streams', () => {
     await call.waitForAudio(spokeUntil, 5000);
     await waitFor(async () => (await conversationOf(server, CALLER)).items.some((i) => i.text === 'Hi there.'), 'answered despite garbage', 8000);
     expect((await api(server.url, '/healthz')).status).toBe(200);
+  });
+
+  it('a stream with the wrong codec is refused and creates nothing; shuffled sequence numbers do not break a call', async () => {
+    const { sim, server } = await boot(config(['hello'], [{ deltas: ['Hi there.'] }]));
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/twilio/media-stream`, {
+      headers: { 'x-twilio-signature': signTwilioRequest(sim.authToken, `${PUBLIC.replace('https', 'wss')}/twilio/media-stream`, {}) },
+    });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
+    ws.send(JSON.stringify({
+      event: 'start', sequenceNumber: '1', streamSid: 'MZ11111111111111111111111111111111',
+      start: {
+        accountSid: sim.accountSid, streamSid: 'MZ11111111111111111111111111111111', callSid: 'CA11111111111111111111111111111111',
+        tracks: ['inbound'], mediaFormat: { encoding: 'audio/x-l16', sampleRate: 16000, channels: 1 },
+        customParameters: { agent: 'support', from: '+15550004444' },
+      },
+    }));
+    expect(await closed).toBe(1000);
+    expect((await api(server.url, '/v1/customers?phone=%2B15550004444')).body.data).toEqual([]);
+
+    const call = await sim.placeInboundCall({ from: CALLER, to: AGENT_NUMBER, stream: { misbehave: { shuffleSequenceNumbers: true } } });
+    await call.waitForAudio(0, 5000);
+    await new Promise((r) => setTimeout(r, 1200));
+    const spokeUntil = await speak(call, 900);
+    await call.waitForAudio(spokeUntil, 6000);
+    await waitFor(async () => (await conversationOf(server, CALLER)).items.some((i) => i.text === 'Hi there.'), 'answered', 8000);
   });
 });
