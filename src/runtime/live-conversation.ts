@@ -196,6 +196,21 @@ export class LiveConversation {
     return stored;
   }
 
+  /**
+   * Voice: the caller's turn as the worker recognised it. Its audio was never stored, so there is
+   * no provider message to acknowledge: the transcript is queued for the store (before anything
+   * the turn will write, so the order holds) and the turn starts at once, without waiting for the
+   * disk — the write is on the store's queue, not on the caller's wait.
+   */
+  utterance(text: string): void {
+    if (this.ended) return;
+    const receivedAt = this.deps.clock.monotonic();
+    this.interruptActive('NewUserMessage');
+    const item = this.newItem({ role: 'user', type: 'message', text });
+    void this.persist(item).then(() => this.emit({ type: 'user.accepted', itemId: item.id }));
+    this.post({ t: 'input', seq: this.turns.input(receivedAt), items: [item] });
+  }
+
   /** Ends the conversation once; later calls wait for the first. */
   end(reason: EndedReason, transferTo?: string): Promise<void> {
     this.endedPromise ??= this.doEnd(reason, transferTo);
@@ -261,7 +276,7 @@ export class LiveConversation {
     else if (m.t === 'audio.mark') this.emit({ type: 'audio.mark', id: m.name });
     else if (m.t === 'audio.clear') this.emit({ type: 'audio.clear' });
     else if (m.t === 'transcript') this.emit({ type: 'user.transcript', text: m.text, final: m.final });
-    else if (m.t === 'utterance') void this.userMessage(m.text);
+    else if (m.t === 'utterance') this.utterance(m.text);
     else if (m.t === 'barge-in') this.bargeIn(m.turnId, m.heard);
     else if (m.t === 'error') this.emit({ type: 'error', code: m.code, message: m.message });
     else if (m.t === 'log') this.log[m.level](m.fields ?? {}, m.msg);
