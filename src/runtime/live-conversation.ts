@@ -395,7 +395,7 @@ export class LiveConversation {
     if (this.ended) return;
     const oom = /ERR_WORKER_OUT_OF_MEMORY|out of memory/i.test(`${(err as { code?: string }).code ?? ''} ${errorMessage(err)}`);
     this.deps.metrics.workerCrashes.inc();
-    this.log.error({ err: errorMessage(err), oom }, 'conversation worker crashed');
+    this.log.error({ err: errorMessage(err), stack: (err as Error)?.stack, oom }, 'conversation worker crashed');
     this.emit({
       type: 'error',
       code: oom ? 'worker_out_of_memory' : 'worker_crashed',

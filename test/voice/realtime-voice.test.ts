@@ -96,4 +96,30 @@ describe('browser voice mode', () => {
     await client.waitFor((m) => m.type === 'agent.done');
     client.close();
   });
+
+  it('a backchannel does not interrupt, and a noise that paused the agent lets it resume: both answers complete', async () => {
+    const long = 'Here is a fairly long answer. It has a few sentences in it. They take some seconds to say. And then it ends.';
+    srv = await serve(voiceConfig(['tell me', 'uh-huh', ''], [{ deltas: [long] }], { interruption: { minSpeech: '300ms', falseInterruption: '600ms' } }));
+    const client = await VoiceClient.connect(srv.url);
+    const { conversationId } = await client.start('support');
+    await client.waitFor((m) => m.type === 'agent.done');
+    await client.speak(speechLike(600));
+    await client.silence(800);
+    await client.waitFor((m) => m.type === 'agent.delta' && String(m.text).startsWith('Here is'));
+    // "uh-huh": short, and a backchannel: the agent keeps talking.
+    await client.speak(speechLike(200));
+    await client.silence(600);
+    expect(client.all('audio.clear')).toHaveLength(0);
+    // A noise long enough to pause the agent, with no words in it: the agent resumes where it was.
+    await client.speak(speechLike(500));
+    await client.waitFor((m) => m.type === 'audio.clear');
+    await client.silence(1500);
+    const done = await client.waitFor((m) => m.type === 'agent.done' && m.text !== 'Hello, Acme here.', 20_000);
+    expect(done).toMatchObject({ interrupted: false, text: long });
+    const conv = await api(srv.url, `/v1/conversations/${conversationId as string}`);
+    const items = conv.body.items as { role: string; text: string; interrupted: boolean }[];
+    expect(items.filter((i) => i.role === 'user').map((i) => i.text)).toEqual(['tell me']);
+    expect(items.at(-1)).toMatchObject({ role: 'agent', text: long, interrupted: false });
+    client.close();
+  });
 });

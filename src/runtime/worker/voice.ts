@@ -45,7 +45,8 @@ export class VoiceCall {
       listener: { vad: engines.vad, detector: engines.detector, endpointer: engines.endpointer, stt: engines.stt },
       clock,
       host: {
-        audioOut: (data) => loop.send({ t: 'audio.out', data }, [data.buffer as ArrayBuffer]),
+        // Copied, not transferred: the playout keeps each frame to replay it after a false interruption.
+        audioOut: (data) => loop.send({ t: 'audio.out', data }),
         mark: (name) => loop.send({ t: 'audio.mark', name }),
         clear: () => loop.send({ t: 'audio.clear' }),
         transcript: (text, final) => loop.send({ t: 'transcript', text, final }),
