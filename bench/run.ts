@@ -14,6 +14,11 @@ import { memoryRecall } from './memory-recall.ts';
 import { realtimeOverhead } from './realtime-overhead.ts';
 import { sessionStart } from './session-start.ts';
 import { suspendedMemory } from './suspended-memory.ts';
+import { voiceBargeIn } from './voice-barge-in.ts';
+import { voiceCapacity } from './voice-capacity.ts';
+import { voiceE2eEmbedded } from './voice-e2e-embedded.ts';
+import { voiceMemory } from './voice-memory.ts';
+import { voiceOverhead } from './voice-overhead.ts';
 
 /**
  * `npm run bench [-- --only NAME[,NAME]] [--quick] [--profile] [--wait-quiet] [--out DIR]`
@@ -21,7 +26,7 @@ import { suspendedMemory } from './suspended-memory.ts';
  * over loopback from this process. Full runs write bench/results/<name>.json; quick runs (short,
  * for smoke tests) write to a temp folder unless --out says otherwise.
  */
-const BENCHMARKS: Benchmark[] = [realtimeOverhead, sessionStart, memoryPerSession, asyncResume, asyncThroughput, suspendedMemory, memoryRecall];
+const BENCHMARKS: Benchmark[] = [realtimeOverhead, sessionStart, memoryPerSession, asyncResume, asyncThroughput, suspendedMemory, memoryRecall, voiceOverhead, voiceBargeIn, voiceCapacity, voiceMemory, voiceE2eEmbedded];
 
 const { values } = parseArgs({
   options: {
