@@ -18,7 +18,7 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
   setTimeout(fn, delayMs) {
-    const t = setTimeout(fn, delayMs);
+    const t = setTimeout(fn, Math.max(0, delayMs));
     t.unref?.();
     return { cancel: () => clearTimeout(t) };
   },

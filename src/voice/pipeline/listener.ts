@@ -5,6 +5,9 @@ import type { SpeechDetector } from '../vad/detector.ts';
 import { normaliseTranscript } from '../transcript.ts';
 import { PIPELINE_RATE, type SttEngine, type SttStream } from '../types.ts';
 
+/** How soon to look again at a turn's end while the VAD weighs a possible onset. */
+const MAYBE_SPEECH_RECHECK_MS = 40;
+
 /** How far back audio is kept for a stream that opens late (VAD lag under load + minimum speech + pre-roll). */
 const RECENT_MS = 2000;
 
@@ -168,6 +171,12 @@ export class Listener {
     this.timer = undefined;
     if (this.closed || this.stream || this.pendingFinals > 0) return;
     const now = this.o.clock.monotonic();
+    // Speech the VAD has heard but not yet confirmed (it needs its minimum speech): the caller may be
+    // going on after a pause, so the turn is not over yet — look again shortly.
+    if (this.o.detector.state === 'maybe-speech') {
+      this.timer = this.o.clock.setTimeout(() => this.decide(), MAYBE_SPEECH_RECHECK_MS);
+      return;
+    }
     const verdict = this.o.endpointer.poll(now);
     if (!verdict.endOfTurn) {
       const deadline = this.o.endpointer.decisionDeadline();
