@@ -239,7 +239,8 @@ export class LiveConversation {
 
   private workerClosed(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, 1000);
+      // A call's engines may still be loading (pocketsphinx, onnxruntime): up to a few seconds under load.
+      const timer = setTimeout(done, 5000);
       const onMessage = (m: FromWorker) => m.t === 'closed' && done();
       function done(): void {
         clearTimeout(timer);

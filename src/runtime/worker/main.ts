@@ -105,10 +105,16 @@ function fatal(code: string, err: unknown): void {
   send({ t: 'fatal', code, message: errorMessage(err) });
 }
 
+/** A call's engines still loading: `close` waits for them (a native load cut off by terminate aborts the process). */
+let loading: Promise<unknown> | undefined;
+/** Bumped by every `close`: an activation that finishes after one is dropped at once. */
+let generation = 0;
+
 async function activate(m: Extract<ToWorker, { t: 'activate' }>): Promise<void> {
   const forward = (event: EngineEvent) => send({ t: 'event', event });
+  const mine = generation;
   if (m.voice) {
-    voice = await VoiceCall.start(m.agent, m.voice, systemClock, {
+    const starting = VoiceCall.start(m.agent, m.voice, systemClock, {
       send,
       forward,
       interrupt: (kind, delivered) => session?.interrupt(kind, delivered),
@@ -117,7 +123,16 @@ async function activate(m: Extract<ToWorker, { t: 'activate' }>): Promise<void> 
         run();
       },
     });
+    loading = starting.catch(() => undefined);
+    const started = await starting;
+    loading = undefined;
+    if (mine !== generation) {
+      await started.close();
+      return;
+    }
+    voice = started;
   }
+  if (mine !== generation) return;
   const call = voice;
   const functions = (config?.functions[m.agent.id] ?? {}) as Record<string, ToolFunction>;
   session = createSession({
@@ -157,8 +172,9 @@ function onDtmf(m: Extract<ToWorker, { t: 'dtmf' }>): void {
 
 function reset(): Promise<void> {
   // Async workers are reused for the next activation: drop everything of this conversation.
+  generation++;
   session?.close();
-  const closing = voice?.close() ?? Promise.resolve();
+  const closing = Promise.all([voice?.close(), loading]).then(() => undefined);
   session = undefined;
   voice = undefined;
   pending = [];
