@@ -4,6 +4,13 @@ import { duration } from './duration-schema.ts';
 
 /** An agent's `voice:` block (docs/configuration.md#voice). Every key has a working default. */
 
+/** What every cloud engine takes: its key (or the vendor's env variable), base URL and model. */
+const cloud = {
+  apiKey: z.string().optional(),
+  baseUrl: z.url().optional(),
+  model: z.string().optional(),
+};
+
 const stt = z.discriminatedUnion('engine', [
   z
     .object({
@@ -14,26 +21,9 @@ const stt = z.discriminatedUnion('engine', [
       phrases: z.array(z.string().min(1).max(200)).max(2000).default([]),
     })
     .strict(),
-  z
-    .object({
-      engine: z.literal('deepgram'),
-      apiKey: z.string().optional(),
-      baseUrl: z.url().optional(),
-      model: z.string().optional(),
-      language: z.string().optional(),
-    })
-    .strict(),
-  z
-    .object({
-      engine: z.literal('openai'),
-      apiKey: z.string().optional(),
-      baseUrl: z.url().optional(),
-      model: z.string().optional(),
-      language: z.string().optional(),
-      /** Vocabulary to bias the transcription (product names). */
-      prompt: z.string().optional(),
-    })
-    .strict(),
+  z.object({ engine: z.literal('deepgram'), ...cloud, language: z.string().optional() }).strict(),
+  /** `prompt`: vocabulary to bias the transcription (product names). */
+  z.object({ engine: z.literal('openai'), ...cloud, language: z.string().optional(), prompt: z.string().optional() }).strict(),
   z
     .object({
       engine: z.literal('scripted'),
@@ -46,25 +36,8 @@ const stt = z.discriminatedUnion('engine', [
 
 const tts = z.discriminatedUnion('engine', [
   z.object({ engine: z.literal('espeak'), voice: z.string().optional(), rate: z.number().int().min(80).max(450).optional() }).strict(),
-  z
-    .object({
-      engine: z.literal('cartesia'),
-      apiKey: z.string().optional(),
-      baseUrl: z.url().optional(),
-      model: z.string().optional(),
-      voice: z.string().optional(),
-      language: z.string().optional(),
-    })
-    .strict(),
-  z
-    .object({
-      engine: z.literal('openai'),
-      apiKey: z.string().optional(),
-      baseUrl: z.url().optional(),
-      model: z.string().optional(),
-      voice: z.string().optional(),
-    })
-    .strict(),
+  z.object({ engine: z.literal('cartesia'), ...cloud, voice: z.string().optional(), language: z.string().optional() }).strict(),
+  z.object({ engine: z.literal('openai'), ...cloud, voice: z.string().optional() }).strict(),
   z
     .object({
       engine: z.literal('scripted'),

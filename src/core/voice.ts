@@ -61,3 +61,19 @@ export interface VoiceSettings {
   /** Targets of the `transfer_call` tool, by name. */
   transfer: Record<string, TransferTarget>;
 }
+
+/** `collect_digits`: what to collect (the engine's tool) and what the call's keypad gave (the pipeline). */
+export interface DigitRequest {
+  /** Stop after this many digits. */
+  count?: number;
+  /** Stop at this key (not included in the result). */
+  terminator?: string;
+  /** Give up this long after the prompt finished playing, or after the last key. */
+  timeoutMs: number;
+}
+
+export interface DigitResult {
+  digits: string;
+  /** `count` reached or terminator pressed (false: timed out). */
+  complete: boolean;
+}

@@ -1,25 +1,12 @@
 import type { BuiltinToolSpec } from '../../core/agent.ts';
-import type { TransferTarget } from '../../core/voice.ts';
+import type { DigitRequest, DigitResult, TransferTarget } from '../../core/voice.ts';
+
+export type { DigitRequest, DigitResult } from '../../core/voice.ts';
 import type { ToolContext } from '../types.ts';
 import { type ToolOutcome, failure, success } from './outcome.ts';
 
 export const TRANSFER_CALL = 'transfer_call';
 export const COLLECT_DIGITS = 'collect_digits';
-
-export interface DigitRequest {
-  /** Stop after this many digits. */
-  count?: number;
-  /** Stop at this key (not included in the result). */
-  terminator?: string;
-  /** Give up this long after the prompt finished playing, or after the last key. */
-  timeoutMs: number;
-}
-
-export interface DigitResult {
-  digits: string;
-  /** `count` reached or terminator pressed (false: timed out). */
-  complete: boolean;
-}
 
 /** What a phone call offers the engine's built-in call tools (absent outside calls). */
 export interface CallControls {

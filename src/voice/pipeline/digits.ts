@@ -1,15 +1,5 @@
 import type { Clock, TimerHandle } from '../../core/clock.ts';
-
-export interface DigitRequest {
-  count?: number;
-  terminator?: string;
-  timeoutMs: number;
-}
-
-export interface DigitResult {
-  digits: string;
-  complete: boolean;
-}
+import type { DigitRequest, DigitResult } from '../../core/voice.ts';
 
 interface Pending {
   request: DigitRequest;

@@ -1,4 +1,4 @@
-import type { Clock } from '../../core/clock.ts';
+import type { Clock, TimerHandle } from '../../core/clock.ts';
 import { OperatorError, errorMessage, isOperatorError } from '../../core/errors.ts';
 import { SentenceChunker } from '../turn-taking/sentences.ts';
 import { toSpeakable } from '../turn-taking/speakable.ts';
@@ -181,7 +181,7 @@ export class Speaker {
     const framer = this.o.newFramer();
     try {
       if (spoken.trim()) {
-        for await (const pcm of withStallTimeout(this.o.tts.synthesize(spoken, { signal, ...(this.o.voice ? { voice: this.o.voice } : {}) }), this.o.ttsStallMs ?? 5000, signal)) {
+        for await (const pcm of withStallTimeout(this.o.tts.synthesize(spoken, { signal, ...(this.o.voice ? { voice: this.o.voice } : {}) }), this.o.ttsStallMs ?? 5000, signal, this.o.clock)) {
           if (signal.aborted) return;
           this.times.firstTtsAudioAt ??= this.o.clock.monotonic();
           this.pushFrames(framer.push(pcm));
@@ -209,20 +209,20 @@ export class Speaker {
 }
 
 /** Ends the iteration with `tts_stalled` when the engine yields nothing for `stallMs`. */
-async function* withStallTimeout(source: AsyncIterable<Int16Array>, stallMs: number, signal: AbortSignal): AsyncIterable<Int16Array> {
+async function* withStallTimeout(source: AsyncIterable<Int16Array>, stallMs: number, signal: AbortSignal, clock: Clock): AsyncIterable<Int16Array> {
   const it = source[Symbol.asyncIterator]();
   try {
     for (;;) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: TimerHandle | undefined;
       const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new OperatorError('server', 'tts_stalled', `speech synthesis produced nothing for ${stallMs} ms`)), stallMs);
+        timer = clock.setTimeout(() => reject(new OperatorError('server', 'tts_stalled', `speech synthesis produced nothing for ${stallMs} ms`)), stallMs);
       });
       try {
         const next = await Promise.race([it.next(), stalled]);
         if (next.done || signal.aborted) return;
         yield next.value;
       } finally {
-        clearTimeout(timer);
+        timer?.cancel();
       }
     }
   } finally {
