@@ -320,10 +320,27 @@ describe('SpeechDetector', () => {
     expect(d.push(0.4)).toEqual([{ type: 'speech.end', atMs: 320, speechMs: 320 }]);
   });
 
-  it('restarts the onset when a silent window interrupts it', () => {
-    const d = new SpeechDetector({ windowMs: 32 });
-    const events = feed(d, [...repeat(0.9, 6), 0.1, ...repeat(0.9, 8)]);
-    expect(events).toEqual([{ type: 'speech.start', atMs: 224, confirmedAtMs: 480 }]);
+  it('keeps the onset across a short silent gap (a stop consonant: "ac-tually"); the gap is not voiced', () => {
+    const d = new SpeechDetector({ windowMs: 32 }); // onsetGapMs = minSilenceMs = 300
+    const events = feed(d, [...repeat(0.9, 6), 0.1, 0.1, 0.1, ...repeat(0.9, 8)]);
+    // 8 voiced windows (256 ms >= 250) are in at window 10: 6 before the gap, 2 after it.
+    expect(events).toEqual([{ type: 'speech.start', atMs: 0, confirmedAtMs: 352 }]);
+  });
+
+  it('restarts the onset when the gap is longer than onsetGapMs', () => {
+    const d = new SpeechDetector({ windowMs: 32, onsetGapMs: 100 });
+    const events = feed(d, [...repeat(0.9, 6), ...repeat(0.1, 4), ...repeat(0.9, 8)]);
+    expect(events).toEqual([{ type: 'speech.start', atMs: 320, confirmedAtMs: 576 }]);
+    const byDefault = new SpeechDetector({ windowMs: 32 });
+    expect(feed(byDefault, [...repeat(0.9, 6), ...repeat(0.1, 10), ...repeat(0.9, 8)])).toEqual([
+      { type: 'speech.start', atMs: 512, confirmedAtMs: 768 },
+    ]);
+  });
+
+  it('does not make speech of two clicks around a gap', () => {
+    const d = new SpeechDetector({ windowMs: 32, minSpeechMs: 150 });
+    expect(feed(d, [...repeat(0.1, 5), 0.9, 0.9, 0.1, 0.1, 0.9, 0.9, ...repeat(0.1, 10)])).toEqual([]);
+    expect(d.state).toBe('silence');
   });
 
   it('confirms at once when minSpeechMs fits in one window, and reset() starts the stream again', () => {

@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from '../../core/clock.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { Endpointer } from '../turn-taking/endpointing.ts';
 import type { SpeechDetector } from '../vad/detector.ts';
+import { rmsDbfs } from '../codec.ts';
 import { normaliseTranscript } from '../transcript.ts';
 import { PIPELINE_RATE, type SttEngine, type SttStream } from '../types.ts';
 
@@ -10,6 +11,18 @@ const MAYBE_SPEECH_RECHECK_MS = 40;
 
 /** How far back audio is kept for a stream that opens late (VAD lag under load + minimum speech + pre-roll). */
 const RECENT_MS = 2000;
+
+/**
+ * The VAD dates an onset at its first speech-like window, but soft onsets ("h" of "hold on", the
+ * "s" of "sorry" with the line's 4 kHz cut) score low for a window or three: 48-100 ms late with
+ * Silero on espeak-ng speech through μ-law. Audible audio running without a break into the VAD's
+ * onset moves it back, by at most ONSET_REACH_MS. Audible: ONSET_ABOVE_FLOOR_DB over the quietest
+ * recent frame (the line's noise floor) and above ONSET_MIN_DBFS. Barge-in counts its minimum
+ * speech from the onset, so this is what keeps it within budget for such words.
+ */
+const ONSET_REACH_MS = 160;
+const ONSET_ABOVE_FLOOR_DB = 15;
+const ONSET_MIN_DBFS = -55;
 
 /** Something that scores speech probability per window (Silero, or the energy fallback); results in call order. */
 export interface VadScorer {
@@ -47,6 +60,8 @@ export class Listener {
   private readonly o: ListenerOptions;
   /** Recent audio with its stream start time (ms), kept until a stream opens. */
   private readonly recent: { atMs: number; pcm: Int16Array }[] = [];
+  /** Level of each recent chunk (dBFS), by stream time: for the onset and the noise floor. */
+  private readonly levels: { atMs: number; db: number }[] = [];
   private stream: SttStream | undefined;
   private finals: string[] = [];
   private partial = '';
@@ -72,6 +87,8 @@ export class Listener {
     this.streamMs += (pcm.length * 1000) / PIPELINE_RATE;
     if (this.stream) this.stream.write(pcm);
     else this.keepRecent(atMs, pcm);
+    this.levels.push({ atMs, db: Math.max(-120, rmsDbfs(pcm)) });
+    while (this.levels.length > 1 && this.streamMs - this.levels[0]!.atMs > RECENT_MS) this.levels.shift();
     this.o.vad.process(pcm).then(
       (probs) => this.onWindows(probs),
       (err: unknown) => this.o.events.sttError(`voice activity detection failed: ${errorMessage(err)}`),
@@ -82,7 +99,10 @@ export class Listener {
     if (this.closed) return;
     for (const prob of probs) {
       for (const e of this.o.detector.push(prob)) {
-        if (e.type === 'speech.start') this.onSpeechStart(this.toMono(e.atMs), e.atMs);
+        if (e.type === 'speech.start') {
+          const onset = this.audibleOnset(e.atMs);
+          this.onSpeechStart(this.toMono(onset), onset);
+        }
         else this.onSpeechEnd(this.toMono(e.atMs));
       }
     }
@@ -98,6 +118,21 @@ export class Listener {
   /** Stream time (from the samples) → monotonic time: audio arrives in real time, so now ↔ streamMs. */
   private toMono(streamAtMs: number): number {
     return this.o.clock.monotonic() - (this.streamMs - streamAtMs);
+  }
+
+  /** Where the audible run leading into the VAD's onset at `streamAtMs` began (see ONSET_REACH_MS). */
+  private audibleOnset(streamAtMs: number): number {
+    let floor = Infinity;
+    for (const level of this.levels) floor = Math.min(floor, level.db);
+    const audible = Math.max(ONSET_MIN_DBFS, floor + ONSET_ABOVE_FLOOR_DB);
+    let onset = streamAtMs;
+    for (let i = this.levels.length - 1; i >= 0; i--) {
+      const level = this.levels[i]!;
+      if (level.atMs >= onset) continue;
+      if (level.db < audible || streamAtMs - level.atMs > ONSET_REACH_MS) break;
+      onset = level.atMs;
+    }
+    return onset;
   }
 
   /**

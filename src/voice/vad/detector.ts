@@ -3,9 +3,16 @@
  * clock-free. Time is stream time, counted from the windows pushed (window n spans
  * [n·windowMs, (n+1)·windowMs)), so replaying the same audio gives the same events at any speed.
  *
- *   silence ──p ≥ threshold──▶ maybe-speech ──lasted minSpeechMs──▶ speech ──silent minSilenceMs──▶ silence
- *      ▲                          │ p < negThreshold (a blip)
+ *   silence ──p ≥ threshold──▶ maybe-speech ──voiced minSpeechMs──▶ speech ──silent minSilenceMs──▶ silence
+ *      ▲                          │ silent longer than onsetGapMs (a blip)
  *      └──────────────────────────┘
+ *
+ * A candidate is bridged across silent gaps shorter than `onsetGapMs` (by default minSilenceMs,
+ * as a confirmed segment is): a stop consonant's closure and an unvoiced sound the 4 kHz phone band
+ * strips leave Silero silent for up to ~220 ms inside a word ("ac·tu·ally" through μ-law), and
+ * restarting the onset there dated "actually" 324 ms late at some window phases, delaying the
+ * barge-in by as much. The gap does not count as voiced: speech is confirmed once `minSpeechMs`
+ * of non-silent windows are in, so clicks around a gap are still a blip.
  *
  * Between `negThreshold` and `threshold` a window continues whatever run it is in (the model's
  * reference iterator does the same), so a probability hovering near 0.5 does not chatter.
@@ -32,6 +39,8 @@ export interface SpeechDetectorOptions {
   minSpeechMs?: number;
   /** Silence this long ends a speech segment. Default 300. */
   minSilenceMs?: number;
+  /** A silent gap up to this long inside a not yet confirmed onset does not restart it. Default minSilenceMs. */
+  onsetGapMs?: number;
 }
 
 function invalid(message: string): OperatorError {
@@ -44,6 +53,7 @@ export class SpeechDetector {
   readonly negThreshold: number;
   readonly minSpeechMs: number;
   readonly minSilenceMs: number;
+  readonly onsetGapMs: number;
   private current: DetectorState = 'silence';
   /** Windows pushed so far. */
   private windows = 0;
@@ -53,6 +63,9 @@ export class SpeechDetector {
   private speechWindows = 0;
   /** Windows since the last confirmed speech (in speech: the trailing silent run). */
   private silentWindows = 0;
+  /** In maybe-speech: the non-silent windows since the onset, and the current silent gap. */
+  private voicedWindows = 0;
+  private gapWindows = 0;
 
   constructor(opts: SpeechDetectorOptions) {
     this.windowMs = opts.windowMs;
@@ -60,12 +73,13 @@ export class SpeechDetector {
     this.negThreshold = opts.negThreshold ?? Math.max(0, this.threshold - 0.15);
     this.minSpeechMs = opts.minSpeechMs ?? 250;
     this.minSilenceMs = opts.minSilenceMs ?? 300;
+    this.onsetGapMs = opts.onsetGapMs ?? this.minSilenceMs;
     if (!(this.windowMs > 0)) throw invalid(`windowMs must be positive, got ${this.windowMs}`);
     if (!(this.threshold > 0 && this.threshold <= 1)) throw invalid(`threshold must be in (0, 1], got ${this.threshold}`);
     if (!(this.negThreshold >= 0 && this.negThreshold <= this.threshold)) {
       throw invalid(`negThreshold must be in [0, threshold=${this.threshold}], got ${this.negThreshold}`);
     }
-    if (!(this.minSpeechMs >= 0 && this.minSilenceMs >= 0)) throw invalid('minSpeechMs and minSilenceMs must be >= 0');
+    if (!(this.minSpeechMs >= 0 && this.minSilenceMs >= 0 && this.onsetGapMs >= 0)) throw invalid('minSpeechMs, minSilenceMs and onsetGapMs must be >= 0');
   }
 
   get state(): DetectorState {
@@ -100,9 +114,12 @@ export class SpeechDetector {
       case 'maybe-speech':
         this.silentWindows++;
         if (silent) {
-          this.current = 'silence';
+          this.gapWindows++;
+          if (this.gapWindows * this.windowMs >= this.onsetGapMs) this.current = 'silence';
           return [];
         }
+        this.gapWindows = 0;
+        this.voicedWindows++;
         this.speechWindows = window - this.onsetWindow + 1;
         return this.confirmIfLongEnough();
       case 'speech':
@@ -117,16 +134,20 @@ export class SpeechDetector {
     this.onsetWindow = 0;
     this.speechWindows = 0;
     this.silentWindows = 0;
+    this.voicedWindows = 0;
+    this.gapWindows = 0;
   }
 
   private beginCandidate(window: number): void {
     this.current = 'maybe-speech';
     this.onsetWindow = window;
     this.speechWindows = 1;
+    this.voicedWindows = 1;
+    this.gapWindows = 0;
   }
 
   private confirmIfLongEnough(): DetectorEvent[] {
-    if (this.current !== 'maybe-speech' || this.speechWindows * this.windowMs < this.minSpeechMs) return [];
+    if (this.current !== 'maybe-speech' || this.voicedWindows * this.windowMs < this.minSpeechMs) return [];
     this.current = 'speech';
     this.silentWindows = 0;
     return [{ type: 'speech.start', atMs: this.onsetWindow * this.windowMs, confirmedAtMs: this.nowMs }];
