@@ -238,6 +238,8 @@ export const configSchema = z
         maxWorkers: z.number().int().min(1).max(4096).default(350),
         maxOldGenerationSizeMb: z.number().int().min(16).max(4096).default(96),
         maxYoungGenerationSizeMb: z.number().int().min(1).max(512).default(16),
+        /** Run one scripted voice turn in each new worker before it joins the pool (see runtime/worker/warm-up.ts). */
+        warmUp: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -56,6 +56,7 @@ export class Runtime {
     this.agents = new Map(opts.config.agents.map((a) => [a.id, a]));
     const boot: WorkerBoot & { allowTestHooks?: boolean } = {
       configPath: opts.config.path,
+      warmUp: opts.config.pool.warmUp,
       ...(opts.allowTestHooks ? { allowTestHooks: true } : {}),
     };
     this.pool = new WorkerPool({

@@ -9,6 +9,7 @@ import { createSession, type ConversationSession, type CustomerServices, type To
 import { createModel } from '../../models/index.ts';
 import type { FromWorker, HostOp, ToWorker, WorkerBoot } from './protocol.ts';
 import { VoiceCall } from './voice.ts';
+import { warmUp } from './warm-up.ts';
 
 /**
  * A conversation worker: hosts one conversation's engine for its whole live duration (or one async
@@ -238,4 +239,5 @@ function onMessage(m: ToWorker): void {
 }
 
 port.on('message', (m: ToWorker) => onMessage(m));
+if (boot.warmUp) await warmUp().catch((err: unknown) => send({ t: 'log', level: 'warn', msg: `worker warm-up failed: ${errorMessage(err)}` }));
 send({ t: 'ready' });

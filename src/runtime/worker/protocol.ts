@@ -9,6 +9,8 @@ import type { CarrierAudio } from '../../voice/pipeline/carrier-audio.ts';
 export interface WorkerBoot {
   /** Config path: a `.ts` config is imported again inside the worker for its tool functions. */
   configPath: string;
+  /** Run a scripted voice turn before reporting ready, so that a call's first turn runs compiled code. */
+  warmUp?: boolean;
 }
 
 /** Main thread → worker. Structured-clone data only. */
