@@ -14,20 +14,9 @@ import { EnergyVad, SpeechDetector } from '../../voice/vad/index.ts';
 /** The longest a warm-up may hold up a worker's `ready`. */
 const WARM_UP_LIMIT_MS = 1_000;
 
-/**
- * Runs one scripted voice turn through this worker's own code before the worker reports ready.
- *
- * V8 compiles a function the first time it runs, so the first turn of every call paid for
- * compiling the engine's turn loop, the sentence splitter, the speakable-text rules, the TTS
- * framing and the playout: the voice overhead benchmark's tail was that first turn (p95 7.5 ms
- * with it, 4.3 ms without, at 50 calls). Pooled workers are started ahead of need, so the cost
- * (~20-40 ms of CPU) is paid while nobody waits. Nothing leaves the worker: the pipeline's host
- * is a sink, and the session has no store, tools or network.
- */
-export async function warmUp(): Promise<{ reachedAudio: boolean }> {
-  const clock = systemClock;
-  const now = clock.now();
-  const agent: AgentSpec = {
+/** An agent with a scripted model whose answer has numbers, a time and two sentences. */
+function warmUpAgent(): AgentSpec {
+  return {
     id: 'warm-up',
     name: 'Warm-up',
     instructions: 'Warm-up.',
@@ -41,6 +30,22 @@ export async function warmUp(): Promise<{ reachedAudio: boolean }> {
     memory: { recallWindowMs: 0, tokenBudget: 0, verbatimTurns: 0, retentionMs: 0 },
     voice: { ...defaultVoiceSettings(), maxDurationMs: 0 },
   };
+}
+
+/**
+ * Runs one scripted voice turn through this worker's own code before the worker reports ready.
+ *
+ * V8 compiles a function the first time it runs, so the first turn of every call paid for
+ * compiling the engine's turn loop, the sentence splitter, the speakable-text rules, the TTS
+ * framing and the playout: the voice overhead benchmark's tail was that first turn (p95 7.5 ms
+ * with it, 4.3 ms without, at 50 calls). Pooled workers are started ahead of need, so the cost
+ * (~20-40 ms of CPU) is paid while nobody waits. Nothing leaves the worker: the pipeline's host
+ * is a sink, and the session has no store, tools or network.
+ */
+export async function warmUp(): Promise<{ reachedAudio: boolean }> {
+  const clock = systemClock;
+  const now = clock.now();
+  const agent = warmUpAgent();
   const conversation: Conversation = { id: 'warm-up', agent: agent.id, channel: 'voice', mode: 'realtime', status: 'active', context: {}, createdAt: now, updatedAt: now };
   const vad = new EnergyVad({ sampleRate: 16_000 });
   const tts = new ScriptedTts({ clock });
