@@ -122,4 +122,33 @@ describe('browser voice mode', () => {
     expect(items.at(-1)).toMatchObject({ role: 'agent', text: long, interrupted: false });
     client.close();
   });
+
+  it('with interruption disabled, a caller turn said over the agent waits for the answer to finish, then is answered', async () => {
+    const long = 'Here is a fairly long answer. It has a few sentences in it. They take some seconds to say. And then it ends.';
+    srv = await serve(voiceConfig(['tell me', 'what about my refund'], [{ deltas: [long] }, { deltas: ['Your refund is on its way.'] }], { interruption: { enabled: false } }));
+    const client = await VoiceClient.connect(srv.url);
+    const { conversationId } = await client.start('support');
+    await client.waitFor((m) => m.type === 'agent.done');
+    await client.speak(speechLike(600));
+    await client.silence(800);
+    await client.waitFor((m) => m.type === 'agent.delta' && String(m.text).startsWith('Here is'));
+    await client.speak(speechLike(700)); // a whole turn, said over the answer
+    await client.silence(1000);
+    const first = await client.waitFor((m) => m.type === 'agent.done' && m.text !== 'Hello, Acme here.', 20_000);
+    expect(first).toMatchObject({ interrupted: false, text: long });
+    await client.silence(200);
+    const second = await client.waitFor((m) => m.type === 'agent.done' && m.text === 'Your refund is on its way.', 20_000);
+    expect(second).toMatchObject({ interrupted: false });
+    expect(client.all('audio.clear')).toHaveLength(0);
+    const conv = await api(srv.url, `/v1/conversations/${conversationId as string}`);
+    const items = conv.body.items as { role: string; text: string; interrupted: boolean }[];
+    expect(items.map((i) => [i.role, i.text, i.interrupted])).toEqual([
+      ['agent', 'Hello, Acme here.', false],
+      ['user', 'tell me', false],
+      ['agent', long, false],
+      ['user', 'what about my refund', false],
+      ['agent', 'Your refund is on its way.', false],
+    ]);
+    client.close();
+  });
 });

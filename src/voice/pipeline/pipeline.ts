@@ -68,6 +68,12 @@ export class VoicePipeline {
   private lastCallerActivity: number;
   private badFrames = 0;
   private reprompting = false;
+  /**
+   * `interruption.enabled: false`: a caller turn that ended while the agent was talking, kept until
+   * the agent has finished (as a new turn it would cut the answer: the runtime interrupts the
+   * answering turn for every new caller message).
+   */
+  private held: string[] = [];
   private closed = false;
 
   constructor(opts: PipelineOptions) {
@@ -189,6 +195,7 @@ export class VoicePipeline {
     const { host, clock } = this.o;
     if (e.interrupted || this.speaker.currentTurn !== e.turnId) {
       host.engineEvent(e);
+      this.releaseHeld();
       return;
     }
     const times = this.speaker.times;
@@ -196,6 +203,8 @@ export class VoicePipeline {
       const voice = this.latency.finish(e.turnId, times);
       host.engineEvent(voice ? { ...e, voice } : e);
       this.updateSpeaking();
+      // After the turn's end: as a new turn before it, it would cut the answer just heard in full.
+      this.releaseHeld();
       // A re-prompt does not restart the silence it is about.
       if (!this.reprompting) this.lastCallerActivity = Math.max(this.lastCallerActivity, clock.monotonic());
       this.reprompting = false;
@@ -224,6 +233,10 @@ export class VoicePipeline {
         // A backchannel said over the agent ("uh-huh") is not a turn of its own.
         if (this.speaker.speaking && isBackchannel(text, this.o.settings.interruption.backchannels)) {
           host.log('debug', 'backchannel while the agent spoke', { pii: { text } });
+          return;
+        }
+        if (!this.o.settings.interruption.enabled && this.speaker.speaking) {
+          this.held.push(text);
           return;
         }
         this.latency.utterance(times);
@@ -261,6 +274,17 @@ export class VoicePipeline {
     this.apply(this.policy.agentSpeaking(speaking, this.o.clock.monotonic()));
   }
 
+  /** The caller's turns held while the agent spoke, as one turn once its answer has ended. */
+  private releaseHeld(): void {
+    if (this.held.length === 0 || this.closed || this.speaker.speaking) return;
+    const text = this.held.join(' ');
+    this.held = [];
+    const now = this.o.clock.monotonic();
+    // Its latency counts from now: the wait for the agent to finish is not the answer's.
+    this.latency.utterance({ speechEndAt: now, endOfTurnAt: now, sttFinalAt: now });
+    this.o.host.utterance(text);
+  }
+
   /** The rest of the answer cannot be spoken: the turn ends at what was heard, as after a barge-in (rule 3). */
   private onTtsError(turnId: string, err: OperatorError): void {
     this.o.host.log('warn', 'speech synthesis failed', { turnId, code: err.code, err: err.message });
@@ -271,6 +295,7 @@ export class VoicePipeline {
     if (!cut) return;
     this.o.host.interruptTurn(cut.turnId, cut.heard);
     this.o.host.bargeIn(cut.turnId, cut.heard);
+    this.releaseHeld();
     this.armSilence();
   }
 
