@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/args.ts';
 import { AgentUtterances, type UtteranceEvent } from '../../src/cli/call/agent-utterances.ts';
+import { CallerLines, type NextAction } from '../../src/cli/call/caller-lines.ts';
 import { toneFor, trimQuiet } from '../../src/cli/call/caller-voice.ts';
 import { transcriptText } from '../../src/cli/call/report.ts';
 import { parseCallerLine, parseScript } from '../../src/cli/call/script.ts';
@@ -84,6 +85,44 @@ describe('caller lines', () => {
     expect(() => parseCallerLine('/wait soon')).toThrow(/give a time/);
     expect(() => parseCallerLine('/dance')).toThrow(/unknown command/);
     expect(() => parseScript('hello\n/wait\n')).toThrow(/line 2 of the script/);
+  });
+
+  it('reads /over (and /bargein): a time as /wait takes it, then the text to say over the agent', () => {
+    expect(parseCallerLine('/over 1s stop please wait')).toEqual({ kind: 'over', ms: 1000, text: 'stop please wait' });
+    expect(parseCallerLine('  /bargein 750ms   hold on  ')).toEqual({ kind: 'over', ms: 750, text: 'hold on' });
+    expect(parseCallerLine('/OVER 2 wait')).toEqual({ kind: 'over', ms: 2000, text: 'wait' });
+    expect(parseCallerLine('/over 0.5s #1 is wrong')).toEqual({ kind: 'over', ms: 500, text: '#1 is wrong' });
+  });
+
+  it('rejects /over without a time or without text, naming the script line', () => {
+    expect(() => parseCallerLine('/over soon stop')).toThrow(/"\/over soon stop": give a time, e\.g\. \/over 1s/);
+    expect(() => parseCallerLine('/over')).toThrow(/give a time/);
+    expect(() => parseCallerLine('/over 1s')).toThrow(/"\/over 1s": say what to say over the agent/);
+    expect(() => parseCallerLine('/bargein 2s   ')).toThrow(UsageError);
+    expect(() => parseScript('where is my order\n/over 1s\n')).toThrow(/^line 2 of the script: .*say what to say/);
+    expect(() => parseCallerLine('/dance')).toThrow(/\/over <time> <text>/);
+  });
+});
+
+describe('CallerLines', () => {
+  it('hands out actions one at a time, skipping comments and reporting malformed lines', async () => {
+    async function* typed(): AsyncGenerator<string> {
+      for (const line of ['where is my order', '// barge in on the answer', '', '/over 1s', '/over 1s stop please', '/hangup']) {
+        await new Promise((r) => setTimeout(r, 1)); // lines come as they are typed
+        yield line;
+      }
+    }
+    const warnings: string[] = [];
+    const lines = new CallerLines(typed(), (m) => warnings.push(m));
+    const actions: NextAction[] = [];
+    for (let a = await lines.next(); a; a = await lines.next()) actions.push(a);
+    expect(actions).toEqual([
+      { kind: 'say', text: 'where is my order' },
+      { kind: 'over', ms: 1000, text: 'stop please' },
+      { kind: 'hangup' },
+    ]);
+    expect(warnings).toEqual([expect.stringContaining('"/over 1s": say what to say')]);
+    expect(await new CallerLines(['#12#'], () => undefined).next()).toEqual({ kind: 'dtmf', digits: '12#' });
   });
 });
 

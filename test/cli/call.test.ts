@@ -206,6 +206,59 @@ describe('operator call', () => {
     expect(out).toMatch(/ {2}you: {3}stop please\n {2}agent: Sure, stopping\./);
   });
 
+  it('barges in from a script with /over, a time after the answer to the line before began', async () => {
+    const port = await freePort();
+    const long = 'This is a long answer that goes on and on. It has several sentences to speak. Each one takes a while to say out loud.';
+    srv = await serve(scriptedVoiceConfig([{ deltas: [long] }, { deltas: ['Sure, stopping.'] }], ['where is my order', 'stop please wait']), {
+      twilio: { accountSid: SID, authToken: TOKEN, apiUrl: `http://127.0.0.1:${port}` },
+      publicUrl: PUBLIC_URL,
+    });
+    const terminal = recordingTerminal();
+    const started = Date.now();
+
+    const script = ['where is my order', '// the answer takes about 7 s to say', '/over 1s stop please wait'];
+    const code = await runCall(options(srv.url, port, { json: true }), script, terminal);
+
+    expect(Date.now() - started).toBeLessThan(15_000); // not the whole long answer, then 1.5 s of quiet
+    expect(code).toBe(0);
+    expect(terminal.stderr()).toBe(''); // no "the agent was not talking"
+    const events = terminal.stdout().trim().split('\n').map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+    const types = events.map((e) => e.type).filter((t) => t !== 'agent');
+    expect(types).toEqual(['ready', 'connected', 'you', 'latency', 'you', 'clear', 'latency', 'ended', 'transcript']);
+    expect(events.filter((e) => e.type === 'you').map((e) => e.text)).toEqual(['where is my order', 'stop please wait']);
+    expect(events.filter((e) => e.type === 'latency').map((e) => typeof e.ms)).toEqual(['number', 'number']);
+    expect(events.some((e) => e.type === 'agent' && e.interrupted === true)).toBe(true);
+    const stored = events.at(-1)!.conversation as { items: { role: string; text: string; interrupted?: boolean }[] };
+    expect(stored.items.map((i) => [i.role, i.interrupted === true])).toEqual([
+      ['agent', false],
+      ['user', false],
+      ['agent', true],
+      ['user', false],
+      ['agent', false],
+    ]);
+    const [, asked, cut, overText, answer] = stored.items.map((i) => i.text);
+    expect(asked).toBe('where is my order');
+    expect(long.startsWith(cut!) && cut!.length < long.length).toBe(true);
+    expect([overText, answer]).toEqual(['stop please wait', 'Sure, stopping.']);
+  });
+
+  it('just says an /over line, with a warning, when the agent has already stopped talking', async () => {
+    const port = await freePort();
+    srv = await serve(scriptedVoiceConfig([{ deltas: ['Shipped.'] }, { deltas: ['Good.'] }], ['where is my order', 'thanks']), {
+      twilio: { accountSid: SID, authToken: TOKEN, apiUrl: `http://127.0.0.1:${port}` },
+      publicUrl: PUBLIC_URL,
+    });
+    const terminal = recordingTerminal();
+
+    const code = await runCall(options(srv.url, port), ['where is my order', '/over 2s thanks'], terminal);
+
+    const out = terminal.stdout();
+    expect(code).toBe(0);
+    expect(terminal.stderr()).toBe('warning: "/over thanks": the agent was not talking: no barge-in, the line is just said\n');
+    expect(out).not.toContain('[clear]');
+    expect(out).toMatch(/ {2}you: {3}where is my order\n {2}agent: Shipped\.\s+\(\d+ ms\)\n {2}you: {3}thanks\n {2}agent: Good\./);
+  });
+
   it('says the server lacks Twilio credentials when its voice webhook is off (exit 1)', async () => {
     const port = await freePort();
     srv = await serve(scriptedVoiceConfig(), { publicUrl: PUBLIC_URL });
@@ -234,6 +287,7 @@ describe('operator call', () => {
       expect(stdout).toContain(option);
     }
     expect(stdout).toContain('TWILIO_API_URL=http://127.0.0.1:4010 npm start');
+    expect(stdout).toMatch(/^ {2}\/over 1s TEXT +Say TEXT 1 s after the agent's answer/m);
     const bad = await run(process.execPath, [CLI, 'call', 'support', '--to', '5557654321']).then(
       () => undefined,
       (e: unknown) => e as { code: number; stderr: string },

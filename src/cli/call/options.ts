@@ -23,8 +23,8 @@ export interface CallOptions {
   /** API key for `/v1/*`, when the server has OPERATOR_API_KEYS. */
   token?: string;
   /**
-   * A script: each line waits for the agent's answer to finish before the next, and the caller's
-   * lines are echoed. Otherwise lines are spoken as they come (typing over the agent barges in).
+   * A script: each line waits for the agent's answer to finish before the next (only for its start
+   * when the next line is `/over`, which speaks over it), and the caller's lines are echoed. Otherwise lines are spoken as they come (typing over the agent barges in).
    */
   script: boolean;
   json: boolean;

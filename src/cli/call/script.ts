@@ -7,6 +7,8 @@ import { UsageError } from '../args.ts';
  *   any text        say it
  *   #1234#          press the keys after the first "#" (here 1 2 3 4 #)
  *   /wait 2s        stay quiet for that long (ms, s or m; a bare number is seconds)
+ *   /over 1s text   say text 1 s after the agent's answer to the previous line began: over the
+ *                   agent while it still talks (barge-in); /bargein is the same command
  *   /hangup         hang up
  *   (empty)         nothing; in a script, lines starting with "//" are comments
  */
@@ -14,8 +16,16 @@ export type CallerAction =
   | { kind: 'say'; text: string }
   | { kind: 'dtmf'; digits: string }
   | { kind: 'wait'; ms: number }
+  | OverAction
   | { kind: 'hangup' }
   | { kind: 'none' };
+
+/** `/over`: `text` is said `ms` after the previous line's answer began. */
+export interface OverAction {
+  kind: 'over';
+  ms: number;
+  text: string;
+}
 
 const DTMF = /^[0-9*#A-D]+$/;
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
@@ -36,15 +46,27 @@ export function parseCallerLine(raw: string): CallerAction {
     case 'quit':
       return { kind: 'hangup' };
     case 'wait':
-      return { kind: 'wait', ms: parseDuration(rest.join(''), line) };
+      return { kind: 'wait', ms: parseDuration(rest.join(''), line, '/wait 2s or /wait 500ms') };
+    case 'over':
+    case 'bargein':
+      return parseOver(rest, line);
     default:
-      throw new UsageError(`"${line}": unknown command; the commands are /wait <time> and /hangup (text without "/" is spoken)`);
+      throw new UsageError(`"${line}": unknown command; the commands are /wait <time>, /over <time> <text> and /hangup (text without "/" is spoken)`);
   }
 }
 
-function parseDuration(text: string, line: string): number {
+/** `/over <time> <text>`: the time is the first word (as /wait's), the text all the rest. */
+function parseOver(words: string[], line: string): OverAction {
+  const example = '/over 1s stop please';
+  const ms = parseDuration(words[0] ?? '', line, example);
+  const text = words.slice(1).join(' ');
+  if (!text) throw new UsageError(`"${line}": say what to say over the agent after the time, e.g. ${example}`);
+  return { kind: 'over', ms, text };
+}
+
+function parseDuration(text: string, line: string, example: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/i.exec(text);
-  if (!m) throw new UsageError(`"${line}": give a time, e.g. /wait 2s or /wait 500ms`);
+  if (!m) throw new UsageError(`"${line}": give a time, e.g. ${example}`);
   return Math.round(Number(m[1]) * UNITS[(m[2] ?? 's').toLowerCase()]!);
 }
 

@@ -4,14 +4,14 @@ import type { CallStreamOptions, TwilioCall } from '../../testing/twilio-call.ts
 import { TwilioSimulator } from '../../testing/twilio-simulator.ts';
 import { pcm16ToMulaw } from '../../voice/codec.ts';
 import { resampleAll } from '../../voice/resample.ts';
-import { UsageError } from '../args.ts';
 import { AgentSpeech } from './agent-speech.ts';
+import { CallerLines, type LineSource, type NextAction } from './caller-lines.ts';
 import { openCallerVoice, type CallerVoice } from './caller-voice.ts';
 import { answerServer, callServer, describeEnd, inboundConversation } from './connect.ts';
 import type { CallOptions } from './options.ts';
 import { openPocketsphinx, type Recogniser } from './recogniser.ts';
 import { CallReport, type CallTerminal } from './report.ts';
-import { parseCallerLine, type CallerAction } from './script.ts';
+import type { OverAction } from './script.ts';
 import { CallFailure, OperatorApi, poll } from './server-api.ts';
 
 /**
@@ -19,9 +19,9 @@ import { CallFailure, OperatorApi, poll } from './server-api.ts';
  * simulator), speaks each line, reports what the agent says and how fast, and at the end shows
  * what the server stored. Lines come from any iterable, so a test drives it without a TTY.
  */
-export type LineSource = AsyncIterable<string> | Iterable<string>;
+export type { LineSource };
 
-/** After a script line, the agent's answer is over once it has been quiet this long. */
+/** After a script line, the agent's answer is over once it has been quiet this long (unless an `/over` line follows). */
 const SETTLE_MS = 1_500;
 
 /** The caller's audio goes through the production resampler and codec, as a phone's would through the network's. */
@@ -123,12 +123,6 @@ async function announce(s: Session, api: OperatorApi, conversationId: string | u
   if (!conversationId) s.report.warn(`no active voice conversation of ${s.o.from} was found on the server, so its transcript cannot be shown.`);
 }
 
-function iterate(lines: LineSource): AsyncIterator<string> {
-  if (Symbol.asyncIterator in lines) return lines[Symbol.asyncIterator]();
-  const it = lines[Symbol.iterator]();
-  return { next: () => Promise.resolve(it.next()) };
-}
-
 /** Resolves when the call is over or the user asked to hang up (the signal). */
 function stopped(s: Session): Promise<'stop'> {
   return new Promise((resolve) => {
@@ -139,89 +133,129 @@ function stopped(s: Session): Promise<'stop'> {
   });
 }
 
+/** What came of a line: when the agent's answer to it began (its first audio), if it did. */
+interface Answer {
+  startedAtMs?: number;
+}
+
+const NO_ANSWER: Answer = {};
+
 async function converse(s: Session, lines: LineSource): Promise<void> {
-  const it = iterate(lines);
+  const actions = new CallerLines(lines, (message) => s.report.warn(message));
   const stop = stopped(s);
   try {
-    if (s.o.script) await Promise.race([awaitAnswer(s, s.call.stream?.startedAtMs ?? 0), stop]);
-    for (;;) {
-      const next = await Promise.race([it.next(), stop]);
-      if (next === 'stop' || next.done) return;
-      const action = readLine(s, next.value);
-      if (action.kind === 'hangup') return;
-      const turn = act(s, action);
-      // Typed lines do not wait: the next one may barge in on the answer to this one.
-      if (s.o.script) await Promise.race([turn, stop]);
-    }
+    await (s.o.script ? playScript(s, actions, stop) : typeAlong(s, actions, stop));
   } finally {
-    void it.return?.()?.catch(() => undefined);
+    actions.close();
   }
 }
 
-function readLine(s: Session, line: string): CallerAction {
-  try {
-    return parseCallerLine(line);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    s.report.warn(err.message);
-    return { kind: 'none' };
+/** Typed lines do not wait: the next one may barge in on the answer to this one. */
+async function typeAlong(s: Session, actions: CallerLines, stop: Promise<'stop'>): Promise<void> {
+  for (;;) {
+    const next = await Promise.race([actions.next(), stop]);
+    if (next === 'stop' || next === undefined || next.kind === 'hangup') return;
+    // An `/over` typed counts its time from now: typing is already how one barges in.
+    void act(s, next, { startedAtMs: LINE_CLOCK.monotonic() });
   }
 }
 
-async function act(s: Session, action: CallerAction): Promise<void> {
+/**
+ * Each line waits for the agent's answer to the one before it (the greeting, before the first):
+ * its first audio, then `SETTLE_MS` of quiet. The quiet is skipped when the next line is an
+ * `/over`, which is said while that answer plays. So the next line is read while the current one
+ * is spoken, and its kind decides only how long to wait, never when to speak.
+ */
+async function playScript(s: Session, actions: CallerLines, stop: Promise<'stop'>): Promise<void> {
+  let answer = firstAudio(s, s.call.stream?.startedAtMs ?? 0);
+  for (;;) {
+    const next = await Promise.race([actions.next(), stop]);
+    const heard = await Promise.race([answer, stop]);
+    if (next === 'stop' || heard === 'stop') return;
+    if (next?.kind !== 'over' && heard.startedAtMs !== undefined) {
+      if ((await Promise.race([s.speech.whenQuiet(SETTLE_MS), stop])) === 'stop') return;
+    }
+    if (next === undefined || next.kind === 'hangup') return;
+    answer = act(s, next, heard);
+  }
+}
+
+/** Does one line; `before` is the answer to the line before it, which an `/over` speaks over. */
+async function act(s: Session, action: Exclude<NextAction, undefined>, before: Answer): Promise<Answer> {
   try {
-    if (action.kind === 'say') await speak(s, action.text);
-    else if (action.kind === 'dtmf') await press(s, action.digits);
-    else if (action.kind === 'wait') await new Promise((r) => setTimeout(r, action.ms));
+    if (action.kind === 'say') return await speak(s, action.text);
+    if (action.kind === 'dtmf') return await press(s, action.digits);
+    if (action.kind === 'over') return await speakOver(s, action, before);
+    if (action.kind === 'wait') await sleep(action.ms);
   } catch (err) {
     if (!s.call.isOver) s.report.warn(errorMessage(err));
   }
+  return NO_ANSWER;
 }
 
-async function speak(s: Session, text: string): Promise<void> {
-  if (s.call.isOver) return;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/**
+ * `/over`: waits until `ms` after the previous answer began, then speaks, normally into that
+ * answer (a barge-in). When there is nothing to speak over (the answer never came, or it has
+ * already ended) the text is still said, so that the rest of the script plays as written.
+ */
+async function speakOver(s: Session, action: OverAction, before: Answer): Promise<Answer> {
+  if (before.startedAtMs !== undefined) await sleep(before.startedAtMs + action.ms - LINE_CLOCK.monotonic());
+  if (s.o.script && (before.startedAtMs === undefined || !s.speech.talkingAt(LINE_CLOCK.monotonic()))) {
+    s.report.warn(`"/over ${action.text}": the agent was not talking: no barge-in, the line is just said`);
+  }
+  return speak(s, action.text);
+}
+
+async function speak(s: Session, text: string): Promise<Answer> {
+  if (s.call.isOver) return NO_ANSWER;
   const turn = ++s.turns;
   if (s.o.script || s.o.json) s.report.emit({ type: 'you', text });
   const pcm = await s.voice.speak(text);
   const endMs = await s.call.say(pcm);
-  await measureAnswer(s, turn, endMs, 'speech');
+  return measureAnswer(s, turn, endMs, 'speech');
 }
 
-async function press(s: Session, digits: string): Promise<void> {
-  if (s.call.isOver) return;
+async function press(s: Session, digits: string): Promise<Answer> {
+  if (s.call.isOver) return NO_ANSWER;
   const turn = ++s.turns;
   if (s.o.script || s.o.json) s.report.emit({ type: 'keys', digits });
   const endMs = await s.call.pressDigits(digits);
-  await measureAnswer(s, turn, endMs, 'keys');
+  return measureAnswer(s, turn, endMs, 'keys');
 }
 
-/** Reports how long after `endMs` the agent's answer began; in a script, waits for it to end. */
-async function measureAnswer(s: Session, turn: number, endMs: number, after: 'speech' | 'keys'): Promise<void> {
-  if (turn !== s.turns || s.call.isOver) return;
+/**
+ * Reports how long after `endMs` the agent's answer began, and resolves then (a script waits for
+ * the quiet after it on its own, unless the next line speaks over it).
+ */
+async function measureAnswer(s: Session, turn: number, endMs: number, after: 'speech' | 'keys'): Promise<Answer> {
+  if (turn !== s.turns || s.call.isOver) return NO_ANSWER;
   // After what the agent said before it (recognition takes a moment), so that the output reads in order.
   const emit = (ms: number | null, reason?: string): void => s.speech.inOrder(() => s.report.emit({ type: 'latency', after, ms, ...(reason ? { reason } : {}) }));
   if (s.speech.talkingAt(endMs)) {
-    // Audio now is the rest of what the agent was saying, not an answer: no latency to measure.
+    // Audio now is the rest of what the agent was saying, not an answer: no latency to measure,
+    // but it is what an `/over` on the next line would speak over.
     emit(null, 'the agent was still talking when you stopped');
-  } else {
-    try {
-      emit(Math.round((await s.call.waitForAudio(endMs, s.o.answerTimeoutMs)).latencyMs));
-    } catch {
-      if (!s.call.isOver) emit(null, `no agent audio within ${s.o.answerTimeoutMs / 1000} s`);
-      return;
-    }
+    return { startedAtMs: endMs };
   }
-  if (s.o.script) await s.speech.whenQuiet(SETTLE_MS);
+  try {
+    const first = await s.call.waitForAudio(endMs, s.o.answerTimeoutMs);
+    emit(Math.round(first.latencyMs));
+    return { startedAtMs: first.atMs };
+  } catch {
+    if (!s.call.isOver) emit(null, `no agent audio within ${s.o.answerTimeoutMs / 1000} s`);
+    return NO_ANSWER;
+  }
 }
 
-/** A script waits for the greeting (if any) before its first line. */
-async function awaitAnswer(s: Session, sinceMs: number): Promise<void> {
+/** The greeting (if any): a script waits for it before its first line, or speaks over it. */
+async function firstAudio(s: Session, sinceMs: number): Promise<Answer> {
   try {
-    await s.call.waitForAudio(sinceMs, s.o.answerTimeoutMs);
+    return { startedAtMs: (await s.call.waitForAudio(sinceMs, s.o.answerTimeoutMs)).atMs };
   } catch {
-    return;
+    return NO_ANSWER;
   }
-  await s.speech.whenQuiet(SETTLE_MS);
 }
 
 async function finish(s: Session, api: OperatorApi, conversationId: string | undefined): Promise<number> {

@@ -33,10 +33,14 @@ Typing:
   any text                Say it (typing while the agent talks speaks over it: barge-in)
   #1234#                  Press the keys after the first "#" (here 1 2 3 4 #)
   /wait 2s                Stay quiet for a while
+  /over 1s TEXT           Say TEXT 1 s after the agent's answer to the line before began, over the
+                          agent while it still talks (barge-in); also /bargein. Typed: 1 s from now
   /hangup, Ctrl-D, Ctrl-C Hang up
 A --script file has one such line per turn; each waits for the agent's answer (its first audio,
-then 1.5 s of quiet) before the next; so do lines piped into stdin. Lines starting with // are
-comments.
+then 1.5 s of quiet) before the next; so do lines piped into stdin. A line followed by an /over
+line waits only for the first audio, so that the /over line interrupts the answer; as the first
+line, /over interrupts the greeting. If the agent is not talking by then, /over just speaks (with
+a warning). Lines starting with // are comments.
 
 Options:
   -s, --server URL        The Operator server [default http://127.0.0.1:$PORT or :8080]
