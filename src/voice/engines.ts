@@ -27,6 +27,8 @@ export interface EngineContext {
   env?: NodeJS.ProcessEnv;
   /** What callers of this agent say (tool examples, greeting…), for the embedded recogniser's domain model. */
   phrases?: string[];
+  /** The caller's audio came through a phone line (8 kHz): the embedded recogniser adapts to it. */
+  band?: 'wide' | 'phone';
 }
 
 function key(given: string | undefined, envName: string, env: NodeJS.ProcessEnv, what: string): string {
@@ -47,7 +49,7 @@ export async function createStt(spec: SttSpec, ctx: EngineContext): Promise<SttE
       ]);
       const base = spec.modelDir ? { modelDir: spec.modelDir } : {};
       const domain = spec.languageModel === 'domain' ? domainModel([...(ctx.phrases ?? []), ...spec.phrases], resolveModel(base).dict) : {};
-      return PocketsphinxStt.create({ ...base, ...domain, sampleRate: PIPELINE_RATE });
+      return PocketsphinxStt.create({ ...base, ...domain, sampleRate: PIPELINE_RATE, band: ctx.band ?? 'wide' });
     }
     case 'deepgram': {
       const { DeepgramStt } = await import('./stt/deepgram.ts');

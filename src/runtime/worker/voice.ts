@@ -35,6 +35,8 @@ export class VoiceCall {
     const engines = await createSpeechEngines(settings, {
       clock,
       phrases: agentPhrases(agent),
+      // Twilio's 8 kHz μ-law has nothing above 4 kHz; the browser's 16 kHz PCM has.
+      band: activation.carrier.sampleRate <= 8000 ? 'phone' : 'wide',
       ...(activation.espeak ? { espeakPort: activation.espeak } : {}),
     });
     for (const note of engines.notes) loop.send({ t: 'log', level: 'warn', msg: note });
