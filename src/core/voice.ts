@@ -77,3 +77,13 @@ export interface DigitResult {
   /** `count` reached or terminator pressed (false: timed out). */
   complete: boolean;
 }
+
+/**
+ * What callers say to the built-in call tools, by tool name: the engine offers them as the tools'
+ * examples, the offline model matches callers' words against them, and the embedded recogniser's
+ * domain language model learns them. Here so that the engine and the models layer share one list.
+ */
+export const CALL_TOOL_EXAMPLES: Readonly<Record<'transfer_call' | 'collect_digits', readonly string[]>> = Object.freeze({
+  transfer_call: Object.freeze(['can I talk to a person', 'transfer me to a human', 'I want to speak to someone', 'put me through to a real person', 'connect me to an agent']),
+  collect_digits: Object.freeze(['enter my account number', 'I will type it in', 'let me key in my PIN', 'I want to type my account number']),
+});

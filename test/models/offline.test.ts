@@ -52,6 +52,17 @@ describe('offline model: choosing a tool', () => {
     expect((await ask('can I speak to a representative')).calls.map((c) => c.name)).toEqual(['transfer_to_human']);
   });
 
+  it("reaches the engine's call tools (transfer_call, collect_digits) through the examples the engine gives them", async () => {
+    const { callToolSpecs } = await import('../../src/engine/tools/call.ts');
+    const specs = callToolSpecs({ targets: { billing: { to: '+15550100200' } }, canTransfer: true, hasKeypad: true, collectDigits: () => Promise.reject(new Error('unused')) });
+    const tools = [...callTools(TOOLS.filter((t) => t.name !== 'transfer_to_human')), ...specs.map((t) => ({ type: 'function' as const, name: t.name, description: t.description, inputSchema: t.parameters }))];
+    const said = async (text: string) => (await run({ prompt: userPrompt(text), tools })).calls.map((c) => c.name);
+    expect(await said('can i talk to a person')).toEqual(['transfer_call']);
+    expect(await said('i want to speak to somebody')).toEqual(['transfer_call']);
+    expect(await said('i will type in my account number')).toEqual(['collect_digits']);
+    expect(await said('has my package shipped yet? it is A12345')).toEqual(['get_order_status']);
+  });
+
   it('asks for the required arguments it could not find instead of calling the tool', async () => {
     const r = await ask('Where is my order?');
     expect(r.calls).toEqual([]);

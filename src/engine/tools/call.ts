@@ -1,5 +1,5 @@
 import type { BuiltinToolSpec } from '../../core/agent.ts';
-import type { DigitRequest, DigitResult, TransferTarget } from '../../core/voice.ts';
+import { CALL_TOOL_EXAMPLES, type DigitRequest, type DigitResult, type TransferTarget } from '../../core/voice.ts';
 
 export type { DigitRequest, DigitResult } from '../../core/voice.ts';
 import type { ToolContext } from '../types.ts';
@@ -21,11 +21,11 @@ export interface CallControls {
 }
 
 export function transferCallExamples(): string[] {
-  return ['can I talk to a person', 'transfer me to a human', 'I want to speak to someone'];
+  return [...CALL_TOOL_EXAMPLES.transfer_call];
 }
 
 export function collectDigitsExamples(): string[] {
-  return ['enter my account number', 'I will type it in', 'let me key in my PIN'];
+  return [...CALL_TOOL_EXAMPLES.collect_digits];
 }
 
 export function transferCallSpec(targets: Record<string, TransferTarget>): BuiltinToolSpec {

@@ -1,4 +1,5 @@
 import type { LanguageModelV3Prompt, LanguageModelV3ToolResultOutput } from '@ai-sdk/provider';
+import { CALL_TOOL_EXAMPLES } from '../../core/voice.ts';
 
 /**
  * What the offline model does with the built-in `send_message` ("text me the link"): it sends the
@@ -9,13 +10,15 @@ import type { LanguageModelV3Prompt, LanguageModelV3ToolResultOutput } from '@ai
 export const SEND_MESSAGE = 'send_message';
 const MAX_MESSAGE_CHARS = 1600;
 
-const EXAMPLES: Record<string, string[]> = {
+const EXAMPLES: Record<string, readonly string[]> = {
   [SEND_MESSAGE]: ['text me the link', 'can you text me that', 'send me that by email', 'email me the details', 'send it to my phone'],
+  ...CALL_TOOL_EXAMPLES,
 };
 
 /** Examples of a built-in tool the agent's config does not list (it has none of its own there). */
 export function builtinExamples(name: string): string[] | undefined {
-  return EXAMPLES[name];
+  const examples = EXAMPLES[name];
+  return examples ? [...examples] : undefined;
 }
 
 /** The agent's last words before this message: what "text me that" refers to. */
