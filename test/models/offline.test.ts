@@ -60,6 +60,10 @@ describe('offline model: choosing a tool', () => {
     expect(await said('can i talk to a person')).toEqual(['transfer_call']);
     expect(await said('i want to speak to somebody')).toEqual(['transfer_call']);
     expect(await said('i will type in my account number')).toEqual(['collect_digits']);
+    expect(await said('transfer me to billing')).toEqual(['transfer_call']);
+    // A word in common with the examples is not a request to be handed over (a transfer hangs up).
+    expect(await said('wait talk please')).toEqual([]);
+    expect(await said('can we talk about my order')).not.toContain('transfer_call');
     expect(await said('has my package shipped yet? it is A12345')).toEqual(['get_order_status']);
   });
 

@@ -6,7 +6,22 @@ import type { LanguageModelV3ToolResultOutput } from '@ai-sdk/provider';
  * engine's (`engine/tools/call.ts`); the models layer does not import the engine.
  */
 const COLLECT_DIGITS = 'collect_digits';
-const TRANSFER_CALL = 'transfer_call';
+export const TRANSFER_CALL = 'transfer_call';
+
+/** Words that ask for a person or a hand-over ("person", "agent", "put me through"…). */
+const SOMEONE = /\b(?:transfer|put me through|through to|human|person|people|someone|somebody|agent|representative|rep|operator|manager|supervisor|staff)\b/;
+
+/**
+ * Whether `message` asks to be handed over: a transfer hangs up on the caller's line, so a word in
+ * common with the examples ("wait, talk please" shares "talk" with "can I talk to a person") is
+ * not enough; the message must ask for someone, or name one of the tool's targets ("billing").
+ */
+export function asksForTransfer(message: string, inputSchema: Record<string, unknown>): boolean {
+  const text = message.toLowerCase();
+  if (SOMEONE.test(text)) return true;
+  const target = ((inputSchema.properties ?? {}) as Record<string, { enum?: unknown[] }>).target;
+  return (target?.enum ?? []).some((name) => typeof name === 'string' && new RegExp(`\\b${name.toLowerCase().replace(/[^a-z0-9]+/g, '.?')}\\b`).test(text));
+}
 
 /** Said in the same answer, before the tool runs. */
 export function beforeCallTool(name: string): string {

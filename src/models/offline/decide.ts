@@ -1,6 +1,6 @@
 import type { LanguageModelV3Prompt, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
 import { extractArguments, type ExtractContext } from './arguments.ts';
-import { beforeCallTool, describeCallResult } from './call-phrasing.ts';
+import { asksForTransfer, beforeCallTool, describeCallResult, TRANSFER_CALL } from './call-phrasing.ts';
 import { SAVE_CONTACT, contactDecision, contactIn, describeContactResult } from './contact-phrasing.ts';
 import { SEND_MESSAGE, describeMessageResult, sendMessageDecision } from './message-phrasing.ts';
 import { askForMissing, cannotHelp, describeToolResult, goodbye, greeting, welcome } from './phrasing.ts';
@@ -164,7 +164,7 @@ export function decide(prompt: LanguageModelV3Prompt, tools: OfferedTool[], ctx:
     const toolCalls = flow.call ? [{ toolCallId: nextCallId(prompt), toolName: SAVE_CONTACT, input: { ...flow.call } }] : [];
     return { text: flow.text, toolCalls };
   }
-  const rest = tools.filter((t) => t.name !== SAVE_CONTACT);
+  const rest = tools.filter((t) => t.name !== SAVE_CONTACT && (t.name !== TRANSFER_CALL || asksForTransfer(message, t.inputSchema)));
 
   if (isFarewell(message)) {
     const end = tools.find((t) => t.name === END_CONVERSATION);
