@@ -37,8 +37,10 @@ export interface VoiceAgentOptions {
 /** The server's config: one voice agent; no silence re-prompts or call time limit (they would add turns). */
 export function voiceConfig(opts: { poolSize: number; maxWorkers?: number; agent: VoiceAgentOptions; logLevel?: string }): object {
   const a = opts.agent;
+  // BENCH_WARM_UP=0 runs the server without the workers' warm-up turn (pool.warmUp), to compare.
+  const warmUp = process.env.BENCH_WARM_UP !== '0';
   return {
-    pool: { size: opts.poolSize, ...(opts.maxWorkers ? { maxWorkers: opts.maxWorkers } : {}) },
+    pool: { size: opts.poolSize, warmUp, ...(opts.maxWorkers ? { maxWorkers: opts.maxWorkers } : {}) },
     limits: { rateLimitPerMinute: 1_000_000, sessionsPerIp: 100_000 },
     logging: { level: opts.logLevel ?? 'info' },
     channels: { voice: [{ number: AGENT_NUMBER, agent: VOICE_AGENT }] },

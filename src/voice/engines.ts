@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import { OperatorError } from '../core/errors.ts';
 import type { SttSpec, TtsSpec, VoiceSettings } from '../core/voice.ts';
 import { ScriptedStt, ScriptedTts } from './scripted.ts';
-import { Endpointer } from './turn-taking/endpointing.ts';
+import { Endpointer, codePattern } from './turn-taking/endpointing.ts';
 import type { SttEngine, TtsEngine } from './types.ts';
 import { SpeechDetector, createVad, type Vad } from './vad/index.ts';
 import { PIPELINE_RATE } from './types.ts';
@@ -27,6 +27,8 @@ export interface EngineContext {
   env?: NodeJS.ProcessEnv;
   /** What callers of this agent say (tool examples, greeting…), for the embedded recogniser's domain model. */
   phrases?: string[];
+  /** `pattern`s of the agent's tools' string parameters: codes the endpointer knows complete. */
+  codePatterns?: string[];
   /** The caller's audio came through a phone line (8 kHz): the embedded recogniser adapts to it. */
   band?: 'wide' | 'phone';
 }
@@ -107,6 +109,7 @@ export async function createSpeechEngines(settings: VoiceSettings, ctx: EngineCo
       quickSilenceMs: settings.endpointing.questionSilenceMs,
       maxSilenceMs: settings.endpointing.maxSilenceMs,
       incompleteExtraMs: Math.max(0, settings.endpointing.maxSilenceMs - settings.endpointing.minSilenceMs),
+      codePatterns: (ctx.codePatterns ?? []).map(codePattern).filter((p) => p !== undefined),
     });
     const close = async () => {
       await Promise.allSettled(opened.map((o) => o.close()));

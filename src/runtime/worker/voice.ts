@@ -35,6 +35,7 @@ export class VoiceCall {
     const engines = await createSpeechEngines(settings, {
       clock,
       phrases: agentPhrases(agent),
+      codePatterns: codePatterns(agent),
       // Twilio's 8 kHz μ-law has nothing above 4 kHz; the browser's 16 kHz PCM has.
       band: activation.carrier.sampleRate <= 8000 ? 'phone' : 'wide',
       ...(activation.espeak ? { espeakPort: activation.espeak } : {}),
@@ -75,6 +76,16 @@ export class VoiceCall {
     this.pipeline.close();
     return this.engines.close().catch((err: unknown) => void errorMessage(err));
   }
+}
+
+/** The `pattern` of every string parameter of the agent's tools (order ids, account numbers…). */
+function codePatterns(agent: AgentSpec): string[] {
+  const out: string[] = [];
+  for (const tool of agent.tools) {
+    const properties = (tool.parameters as { properties?: Record<string, { type?: unknown; pattern?: unknown }> }).properties ?? {};
+    for (const prop of Object.values(properties)) if (typeof prop.pattern === 'string') out.push(prop.pattern);
+  }
+  return out;
 }
 
 /** What callers of this agent are likely to say: its tools' examples (built-ins included), greeting, transfer targets. */

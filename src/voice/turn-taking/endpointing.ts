@@ -10,6 +10,7 @@
  * | ends in "…", "-" or "," (the STT heard a trailing pause)   | `minSilenceMs + incompleteExtraMs` | `incomplete_punctuation` |
  * | is a complete short answer ("yes", "that's right", "I do") | `quickSilenceMs`                   | `complete`               |
  * | ends in a conjunction, filler, article, preposition, "is"  | `minSilenceMs + incompleteExtraMs` | `incomplete_conjunction` |
+ * | ends in a whole code of the agent's (`codePatterns`)       | `minSilenceMs`                     | `complete_code`          |
  * | ends in digits or characters still being dictated          | `minSilenceMs + incompleteExtraMs` | `incomplete_number`      |
  * | is a question ("…?", "where is my order", "can you…")      | `quickSilenceMs`                   | `question`               |
  * | anything else, or nothing transcribed yet                  | `minSilenceMs`                     | `default`                |
@@ -22,6 +23,7 @@
  * Pure: the caller feeds VAD edges and transcripts with their times, asks {@link
  * Endpointer.decisionDeadline} when to look again, and polls then (DESIGN.md rule 6).
  */
+import { normaliseTranscript } from '../transcript.ts';
 import { coveredByPhrases, phraseList, words } from './words.ts';
 
 export interface EndpointingOptions {
@@ -33,6 +35,12 @@ export interface EndpointingOptions {
   incompleteExtraMs: number;
   /** Upper bound on the silence any transcript can ask for. */
   maxSilenceMs: number;
+  /**
+   * Codes the agent's tools take whole (their string parameters' `pattern`s, e.g. `^[A-Z][0-9]{5}$`):
+   * a transcript ending in one has finished its number. Without them, "where is my order A12345"
+   * waited as if half dictated: 1.6 s, the embedded end-to-end benchmark's whole p95.
+   */
+  codePatterns?: readonly RegExp[];
 }
 
 export const DEFAULT_ENDPOINTING: Readonly<EndpointingOptions> = Object.freeze({
@@ -48,6 +56,7 @@ export type SilenceRule =
   | 'incomplete_conjunction'
   | 'incomplete_punctuation'
   | 'incomplete_number'
+  | 'complete_code'
   | 'default';
 
 export interface RequiredSilence {
@@ -149,8 +158,29 @@ function isQuestion(text: string, ws: readonly string[]): boolean {
   return QUESTION_AUXILIARIES.has(first) && second !== undefined && QUESTION_SUBJECTS.has(second);
 }
 
+/** Whether the transcript's last token, digits spelled out or not ("a one two three four five"), is a whole code. */
+function endsInWholeCode(text: string, patterns: readonly RegExp[]): boolean {
+  if (patterns.length === 0) return false;
+  const tokens = normaliseTranscript(text).replace(/[.?!,;:'")\]]+$/, '').split(/\s+/);
+  // "A 12345", "555 0100": the code may come in groups.
+  for (let n = 1; n <= Math.min(3, tokens.length); n++) {
+    const code = tokens.slice(-n).join('');
+    if (/\d/.test(code) && patterns.some((p) => p.test(code) || p.test(code.toUpperCase()))) return true;
+  }
+  return false;
+}
+
+/** A tool parameter's JSON Schema `pattern` as a whole-token test; undefined when it does not compile. */
+export function codePattern(pattern: string): RegExp | undefined {
+  try {
+    return new RegExp(/^\^.*\$$/.test(pattern) ? pattern : `^(?:${pattern})$`, 'u');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Which rule applies to a transcript; {@link requiredSilenceMs} turns it into milliseconds. */
-export function silenceRule(transcript: string): SilenceRule {
+export function silenceRule(transcript: string, codePatterns: readonly RegExp[] = []): SilenceRule {
   const text = transcript.trim();
   const ws = words(text);
   if (ws.length === 0) return 'default';
@@ -159,7 +189,7 @@ export function silenceRule(transcript: string): SilenceRule {
   if (TRAILING_INCOMPLETE.has(ws[ws.length - 1] ?? '') && !text.endsWith('?')) {
     return 'incomplete_conjunction';
   }
-  if (isDictatingNumber(ws)) return 'incomplete_number';
+  if (isDictatingNumber(ws)) return endsInWholeCode(text, codePatterns) ? 'complete_code' : 'incomplete_number';
   if (isQuestion(text, ws)) return 'question';
   return 'default';
 }
@@ -169,11 +199,11 @@ export function requiredSilenceMs(
   transcript: string,
   opts: EndpointingOptions = DEFAULT_ENDPOINTING,
 ): RequiredSilence {
-  const reason = silenceRule(transcript);
+  const reason = silenceRule(transcript, opts.codePatterns);
   const raw =
     reason === 'question' || reason === 'complete'
       ? opts.quickSilenceMs
-      : reason === 'default'
+      : reason === 'default' || reason === 'complete_code'
         ? opts.minSilenceMs
         : opts.minSilenceMs + opts.incompleteExtraMs;
   return { ms: Math.max(0, Math.min(raw, opts.maxSilenceMs)), reason };

@@ -6,6 +6,7 @@
 export {
   DEFAULT_ENDPOINTING,
   Endpointer,
+  codePattern,
   requiredSilenceMs,
   silenceRule,
   type EndOfTurnReason,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_ENDPOINTING,
   Endpointer,
+  codePattern,
   requiredSilenceMs,
   type SilenceRule,
 } from '../../../src/voice/turn-taking/index.ts';
@@ -88,6 +89,22 @@ describe('requiredSilenceMs', () => {
     expect(requiredSilenceMs('and', opts).ms).toBe(2400);
     expect(requiredSilenceMs('and', { ...opts, incompleteExtraMs: 1000 }).ms).toBe(1600);
     expect(requiredSilenceMs('yes', { ...opts, maxSilenceMs: 100 }).ms).toBe(100);
+  });
+
+  it("does not wait for more digits once the transcript ends in a whole code of the agent's tools", () => {
+    const opts = { ...DEFAULT_ENDPOINTING, codePatterns: [codePattern('^[A-Z][0-9]{5}$')!] };
+    expect(requiredSilenceMs('where is my order a one two three four five', opts)).toEqual({ ms: 500, reason: 'complete_code' });
+    expect(requiredSilenceMs('my order number is A 12345', opts)).toEqual({ ms: 500, reason: 'complete_code' });
+    // Half of one still waits, and so does a code no tool takes.
+    expect(requiredSilenceMs('where is my order a one two three', opts)).toEqual({ ms: 1800, reason: 'incomplete_number' });
+    expect(requiredSilenceMs('my phone number is 555 0100', opts).reason).toBe('incomplete_number');
+    expect(requiredSilenceMs('where is my order a one two three four five')).toEqual({ ms: 1800, reason: 'incomplete_number' });
+  });
+
+  it('reads a tool pattern as a whole-token test, and ignores one that does not compile', () => {
+    expect(codePattern('[0-9]{4}')!.test('1234')).toBe(true);
+    expect(codePattern('[0-9]{4}')!.test('12345')).toBe(false);
+    expect(codePattern('([a-z')).toBeUndefined();
   });
 });
 
