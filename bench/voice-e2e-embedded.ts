@@ -17,7 +17,11 @@ import { conversationOfCaller, hangUpAll, placeCalls, startVoiceBench, voiceConf
  *   order_status tool calling the example webhook on the server itself, its greeting);
  * - `scripted`: the same engines with the scripted model answering at once, so the model's share
  *   is ~0 and what remains is speech in and out.
- * The caller asks questions synthesised by espeak-ng (silence before and after cut, so the clip
+ * The caller asks questions synthesised by espeak-ng, order numbers dictated digit by digit as
+ * callers read them (espeak-ng says "A12345" as "A twelve thousand three hundred forty five",
+ * which no caller does and which rightly reads as a number still being said: until 2026-11-29
+ * the questions were written that way, and those turns waited the endpointer's 1.6 s maximum;
+ * silence before and after cut, so the clip
  * ends where the speech ends), one at a time, each once the previous answer has finished. Measured
  * at the simulator: the caller's last speech frame sent → the agent's first audible frame
  * received, over every question that got an answer; and per turn the split the server stores
@@ -29,9 +33,9 @@ const QUICK = { questionsPerAgent: 3, quietMs: 800, pauseMs: 400, poolSize: 2 };
 type Params = typeof FULL;
 
 const QUESTIONS = [
-  'where is my order A12345',
+  'where is my order a one two three four five',
   'has my package shipped yet',
-  "what's the status of order A10001",
+  "what's the status of order a one zero zero zero one",
   'can you track my order',
   'when will my order arrive',
 ];

@@ -38,9 +38,9 @@ export interface VoiceAgentOptions {
 export function voiceConfig(opts: { poolSize: number; maxWorkers?: number; agent: VoiceAgentOptions; logLevel?: string }): object {
   const a = opts.agent;
   // BENCH_WARM_UP=0 runs the server without the workers' warm-up turn (pool.warmUp), to compare.
-  const warmUp = process.env.BENCH_WARM_UP !== '0';
+  const warmUp = process.env.BENCH_WARM_UP === '0' ? { warmUp: false } : {};
   return {
-    pool: { size: opts.poolSize, warmUp, ...(opts.maxWorkers ? { maxWorkers: opts.maxWorkers } : {}) },
+    pool: { size: opts.poolSize, ...warmUp, ...(opts.maxWorkers ? { maxWorkers: opts.maxWorkers } : {}) },
     limits: { rateLimitPerMinute: 1_000_000, sessionsPerIp: 100_000 },
     logging: { level: opts.logLevel ?? 'info' },
     channels: { voice: [{ number: AGENT_NUMBER, agent: VOICE_AGENT }] },
