@@ -20,7 +20,8 @@ export function wordErrors(reference: string, hypothesis: string): number {
   return row[hyp.length]!;
 }
 
-async function decode(pcm: Int16Array, decoderArgs: Record<string, string>): Promise<string> {
+/** One utterance on a fresh decoder (the general model unless `decoderArgs` say otherwise), with 300 ms of silence either side. */
+export async function decode(pcm: Int16Array, decoderArgs: Record<string, string>): Promise<string> {
   const stt = await PocketsphinxStt.create({ decoderArgs });
   try {
     const pad = new Int16Array(4_800);

@@ -12,21 +12,10 @@ import { parseWav } from '../../src/voice/wav.ts';
 import { PocketsphinxStt } from '../../src/voice/stt/pocketsphinx.ts';
 import { domainModel } from '../../src/voice/stt/domain-lm.ts';
 import { resolveModel } from '../../src/voice/stt/pocketsphinx-native.ts';
+import { wordErrors } from './eval-human.ts';
+import { EVAL_SENTENCES } from './make-data.ts';
 
-const SENT = [
-  'where is my order a one two three four five',
-  'has my package shipped yet',
-  'can i talk to a person',
-  'transfer me to billing',
-  'i want to speak to someone',
-  'i will type in my account number',
-  'let me enter my account number',
-  'yes please',
-  'no thank you goodbye',
-  'what is the status of order a one zero zero zero one',
-  'i have a question about a refund',
-  'track my order please',
-];
+const SENT = EVAL_SENTENCES;
 const VOICES = (process.env.VOICES ?? 'en-us+m3,en-us,en-us+f3,en+m1').split(',');
 const phrases = ['where is my order A12345', "what's the status of order A10001", 'has my package shipped yet', 'track my order', 'order status',
   'can I talk to a person', 'transfer me to a human', 'I want to speak to someone', 'enter my account number', 'I will type it in', 'let me key in my PIN',
@@ -41,12 +30,6 @@ function speech(text: string, voice: string, phone: boolean): Int16Array {
   const pad = 4800; const out = new Int16Array(pcm.length + 2 * pad); out.set(pcm, pad);
   if (process.env.NOISE) for (let i = 0; i < out.length; i++) out[i] = Math.max(-32768, Math.min(32767, out[i]! + Math.round((Math.random() * 2 - 1) * Number(process.env.NOISE))));
   return out;
-}
-function wordErrors(reference: string, hypothesis: string): number {
-  const ref = reference.split(' '); const hyp = hypothesis.split(' ').filter(Boolean);
-  let row = Array.from({ length: hyp.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= ref.length; i++) { const next = [i]; for (let j = 1; j <= hyp.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1)); row = next; }
-  return row[hyp.length]!;
 }
 const args = JSON.parse(process.env.ARGS ?? '{}') as Record<string, string>;
 const phone = process.env.PHONE !== '0';

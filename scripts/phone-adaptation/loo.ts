@@ -10,21 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PocketsphinxStt } from '../../src/voice/stt/pocketsphinx.ts';
-import { wordErrors } from './eval-human.ts';
+import { decode, wordErrors } from './eval-human.ts';
 import { humanSpeech, phoneBand } from './make-data.ts';
 
-async function decode(pcm: Int16Array, decoderArgs: Record<string, string>): Promise<string> {
-  const stt = await PocketsphinxStt.create({ decoderArgs });
-  try {
-    const pad = new Int16Array(4_800);
-    const stream = stt.start({ sampleRate: 16_000 });
-    for (const part of [pad, pcm, pad]) for (let at = 0; at < part.length; at += 320) stream.write(part.subarray(at, at + 320));
-    return (await stream.finish()).text;
-  } finally {
-    await stt.close();
-  }
-}
 
 const [accum, means, variances, weight, espeak] = process.argv.slice(2);
 if (!accum || !means || !variances || !weight) throw new Error('usage: node loo.ts ACCUM_DIR MEANS VARIANCES HUMAN_WEIGHT [ESPEAK_ACCUM]');

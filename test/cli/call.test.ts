@@ -1,6 +1,4 @@
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import type { CallTerminal } from '../../src/cli/call/report.ts';
 import { runCall } from '../../src/cli/call/session.ts';
 import { serve, type TestServer } from '../helpers/api.ts';
 import { scriptedAgent } from '../helpers/server.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -17,14 +16,6 @@ const TOKEN = 'call-cli-test-token';
 /** What the server was told as OPERATOR_PUBLIC_URL: a tunnel's name, reached at its local address. */
 const PUBLIC_URL = 'https://operator.example.test';
 const AGENT_NUMBER = '+15557654321';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Scripted STT, TTS and model with the energy VAD: the call goes the same way every time. */
 function scriptedVoiceConfig(steps: object[] = [{ deltas: ['Your order has shipped.'] }], transcripts = ['where is my order']): object {

@@ -1,19 +1,12 @@
 import { existsSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, it, type ExpectStatic } from 'vitest';
 import { api } from '../helpers/api.ts';
 import { spawnServer, tempDir, writeConfig, type ChildServer } from '../helpers/server.ts';
+import { freePort } from '../helpers/ports.ts';
 
 /** An invalid config never half-starts: `operator start` exits non-zero, names the key, and nothing listens. */
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,11 +1,10 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallOptions } from '../../src/cli/call/options.ts';
 import { runCall } from '../../src/cli/call/session.ts';
 import { findBinary } from '../../src/voice/engines-status.ts';
 import { missingModelFiles, resolveModel } from '../../src/voice/stt/pocketsphinx-native.ts';
 import { api, serve, startWebhook, type TestServer } from '../helpers/api.ts';
+import { freePort } from '../helpers/ports.ts';
 
 /**
  * The issue's "done when", on the phone: the example agent (offline model, its order tool, a
@@ -25,14 +24,6 @@ const TOKEN = 'embedded-phone-test-token';
 const AGENT_NUMBER = '+15557654321';
 /** The server's OPERATOR_PUBLIC_URL, which Twilio signs over; the simulator reaches it at its local address. */
 const PUBLIC_URL = 'https://operator.example.test';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** operator.config.yaml's support agent, its tool webhook at `toolUrl`. */
 function exampleConfig(toolUrl: string): object {

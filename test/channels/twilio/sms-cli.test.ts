@@ -1,6 +1,4 @@
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,19 +6,12 @@ import { TwilioRestClient } from '../../../src/channels/twilio/rest.ts';
 import { twilioRequestUrl, validTwilioSignature } from '../../../src/channels/twilio/signature.ts';
 import { parseInboundSms } from '../../../src/channels/twilio/sms-codec.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
+import { freePort } from '../../helpers/ports.ts';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const SID = `AC${'ab'.repeat(16)}`;
 const TOKEN = 'cli-test-token';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 let operator: Receiver | undefined;
 afterEach(async () => {
