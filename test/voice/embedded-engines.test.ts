@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 describe.skipIf(!available)('embedded speech engines (Silero, pocketsphinx, espeak-ng)', () => {
-  it('a browser call with the default engines: spoken greeting, recognised questions, a tool call with the id given in the context', async () => {
+  it('a browser call with the default engines: spoken greeting, recognised questions, a tool call with the id given in the context, a barge-in', async () => {
     const tool = await startWebhook(() => ({ status: 'shipped', deliveryDate: 'Friday' }));
     srv = await serve({
       pool: { size: 1 },
@@ -76,7 +76,23 @@ describe.skipIf(!available)('embedded speech engines (Silero, pocketsphinx, espe
     expect(tool.calls[0]?.body).toMatchObject({ arguments: { orderId: 'A12345' } });
     const reply = await client.waitFor((m) => m.type === 'agent.done', 20_000, from);
     expect(String(reply.text)).toMatch(/shipped/i);
+
+    // Barge-in: the caller talks over the next answer; the stored answer is cut to what was heard.
+    const again = client.messages.length;
+    await client.speak(say('what is the status of my order'));
+    await client.silence(1000);
+    await client.waitFor((m) => m.type === 'agent.delta', 20_000, again);
+    await client.silence(700);
+    await client.speak(say('wait, stop, I have another question'));
+    await client.waitFor((m) => m.type === 'audio.clear', 20_000, again);
+    await client.silence(1500);
+    const cut = await client.waitFor((m) => m.type === 'agent.done' && m.interrupted === true, 20_000, again);
+    if (process.env.VOICE_DEBUG) console.log(JSON.stringify({ cut: cut.text }));
+    const stored = (await api(srv.url, `/v1/conversations/${conversationId as string}`)).body.items as { role: string; text: string; interrupted: boolean }[];
+    const interrupted = stored.filter((i) => i.role === 'agent' && i.interrupted);
+    expect(interrupted).toHaveLength(1);
+    expect(interrupted[0]!.text.length).toBeLessThan(String(reply.text).length);
     client.close();
     await tool.close();
-  }, 60_000);
+  }, 90_000);
 });
