@@ -26,6 +26,8 @@ describe('requiredSilenceMs', () => {
     ['yes', 'complete', 350],
     ['No.', 'complete', 350],
     ["that's right", 'complete', 350],
+    ['hold on', 'complete', 350],
+    ['wait, hang on', 'complete', 350],
     ["That's correct.", 'complete', 350],
     ['thank you', 'complete', 350],
     ['Thanks a lot!', 'complete', 350],
