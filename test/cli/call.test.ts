@@ -8,6 +8,12 @@ import { runCall } from '../../src/cli/call/session.ts';
 import { serve, type TestServer } from '../helpers/api.ts';
 import { scriptedAgent } from '../helpers/server.ts';
 import { freePort } from '../helpers/ports.ts';
+import { AGENT_NUMBER, callOptions } from '../helpers/call.ts';
+
+/** `operator call` against the test's server, as a script with the tone voice. */
+function options(server: string, twilioPort: number, extra: Partial<CallOptions> = {}): CallOptions {
+  return callOptions(server, twilioPort, { accountSid: SID, authToken: TOKEN, publicUrl: PUBLIC_URL }, extra);
+}
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -15,7 +21,6 @@ const SID = `AC${'cd'.repeat(16)}`;
 const TOKEN = 'call-cli-test-token';
 /** What the server was told as OPERATOR_PUBLIC_URL: a tunnel's name, reached at its local address. */
 const PUBLIC_URL = 'https://operator.example.test';
-const AGENT_NUMBER = '+15557654321';
 
 /** Scripted STT, TTS and model with the energy VAD: the call goes the same way every time. */
 function scriptedVoiceConfig(steps: object[] = [{ deltas: ['Your order has shipped.'] }], transcripts = ['where is my order']): object {
@@ -63,27 +68,6 @@ function recordingTerminal(): RecordingTerminal {
       waiting.push({ pattern, resolve });
       check();
     }),
-  };
-}
-
-function options(server: string, twilioPort: number, extra: Partial<CallOptions> = {}): CallOptions {
-  return {
-    agent: 'support',
-    server,
-    publicUrl: PUBLIC_URL,
-    to: AGENT_NUMBER,
-    toGiven: false,
-    from: '+15550102000',
-    outbound: false,
-    twilioPort,
-    accountSid: SID,
-    authToken: TOKEN,
-    script: true,
-    json: false,
-    recognise: false,
-    voice: 'tone',
-    answerTimeoutMs: 10_000,
-    ...extra,
   };
 }
 

@@ -4,6 +4,7 @@ import { runCall } from '../../src/cli/call/session.ts';
 import { findBinary } from '../../src/voice/engines-status.ts';
 import { missingModelFiles, resolveModel } from '../../src/voice/stt/pocketsphinx-native.ts';
 import { api, serve, startWebhook, type TestServer } from '../helpers/api.ts';
+import { AGENT_NUMBER, callOptions, type StoredItem } from '../helpers/call.ts';
 import { freePort } from '../helpers/ports.ts';
 
 /**
@@ -21,7 +22,6 @@ const skipped =
 
 const SID = `AC${'ef'.repeat(16)}`;
 const TOKEN = 'embedded-phone-test-token';
-const AGENT_NUMBER = '+15557654321';
 /** The server's OPERATOR_PUBLIC_URL, which Twilio signs over; the simulator reaches it at its local address. */
 const PUBLIC_URL = 'https://operator.example.test';
 
@@ -55,36 +55,6 @@ function exampleConfig(toolUrl: string): object {
   };
 }
 
-function callOptions(server: string, twilioPort: number, extra: Partial<CallOptions>): CallOptions {
-  return {
-    agent: 'support',
-    server,
-    publicUrl: PUBLIC_URL,
-    to: AGENT_NUMBER,
-    toGiven: false,
-    from: '+15550104444',
-    outbound: false,
-    twilioPort,
-    accountSid: SID,
-    authToken: TOKEN,
-    script: true,
-    json: false,
-    recognise: false,
-    voice: 'espeak',
-    answerTimeoutMs: 15_000,
-    ...extra,
-  };
-}
-
-interface StoredItem {
-  role: string;
-  type: string;
-  text: string;
-  interrupted: boolean;
-  toolName?: string;
-  data?: unknown;
-}
-
 /** What a call printed on stderr (the simulator's warnings and failures), for the assertion message. */
 function terminal(): { out(t: string): void; err(t: string): void; errors: string[] } {
   const errors: string[] = [];
@@ -105,7 +75,7 @@ async function converse(extra: Partial<CallOptions>, lines: string[]): Promise<{
   tool = await startWebhook(() => ({ status: 'shipped', deliveryDate: '2026-12-03' }));
   srv = await serve(exampleConfig(tool.url), { twilio: { accountSid: SID, authToken: TOKEN, apiUrl: `http://127.0.0.1:${port}` }, publicUrl: PUBLIC_URL });
   const term = terminal();
-  const code = await runCall(callOptions(srv.url, port, extra), lines, term);
+  const code = await runCall(callOptions(srv.url, port, { accountSid: SID, authToken: TOKEN, publicUrl: PUBLIC_URL }, { from: '+15550104444', voice: 'espeak', answerTimeoutMs: 15_000, ...extra }), lines, term);
   expect(code).toBe(0);
   const phone = encodeURIComponent(extra.from ?? '+15550104444');
   const customers = (await api(srv.url, `/v1/customers?phone=${phone}`)).body.data as { id: string }[];

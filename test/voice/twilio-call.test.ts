@@ -7,6 +7,7 @@ import { signTwilioRequest } from '../../src/channels/twilio/signature.ts';
 import { api, waitFor } from '../helpers/api.ts';
 import { startInProcess, tempDir, writeConfig } from '../helpers/server.ts';
 import { speechLike } from '../helpers/voice-client.ts';
+import { AGENT_NUMBER, type StoredItem } from '../helpers/call.ts';
 
 /**
  * Phone calls end to end over Twilio's wire protocol: the simulator rings the server (signed
@@ -14,17 +15,7 @@ import { speechLike } from '../helpers/voice-client.ts';
  * the energy VAD, and uses the simulator's REST API to transfer and hang up.
  */
 const PUBLIC = 'https://operator.example.test';
-const AGENT_NUMBER = '+15557654321';
 const CALLER = '+15550102000';
-
-interface Item {
-  role: string;
-  type: string;
-  text: string;
-  interrupted: boolean;
-  toolName?: string;
-  data?: unknown;
-}
 
 function config(transcripts: string[], steps: object[], voice: object = {}): object {
   return {
@@ -75,11 +66,11 @@ function speak(call: TwilioCall, ms = 700): Promise<number> {
   return call.say({ pcm: speechLike(ms), sampleRate: 16_000 });
 }
 
-async function conversationOf(srv: RunningServer, phone: string): Promise<{ id: string; status: string; endedReason?: string; items: Item[] }> {
+async function conversationOf(srv: RunningServer, phone: string): Promise<{ id: string; status: string; endedReason?: string; items: StoredItem[] }> {
   const found = await api(srv.url, `/v1/customers?phone=${encodeURIComponent(phone)}`);
   const customer = await api(srv.url, `/v1/customers/${found.body.data[0].id as string}`);
   const conv = (customer.body.conversations as { id: string }[])[0]!;
-  return (await api(srv.url, `/v1/conversations/${conv.id}`)).body as { id: string; status: string; endedReason?: string; items: Item[] };
+  return (await api(srv.url, `/v1/conversations/${conv.id}`)).body as { id: string; status: string; endedReason?: string; items: StoredItem[] };
 }
 
 describe('phone calls over Twilio Media Streams', () => {
