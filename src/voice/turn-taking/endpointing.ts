@@ -104,8 +104,9 @@ const CLAUSE_SUBJECTS: ReadonlySet<string> = new Set(['i', 'you', 'we', 'they', 
 
 const COMPLETE_ANSWERS = phraseList([
   'yes', 'yeah', 'yep', 'yup', 'no', 'nope', 'nah', 'sure', 'okay', 'ok', 'right', 'correct',
-  // said to stop the agent: "on" would otherwise read as a preposition still waiting for its noun
-  'hold on', 'hang on', 'wait', 'stop', 'one moment', 'one second', 'just a moment',
+  // "on" would otherwise read as a preposition still waiting for its noun. ("wait" and "stop" are
+  // not here: "wait, stop please" was cut after "wait".)
+  'hold on', 'hang on', 'one moment', 'one second', 'just a moment',
   'exactly', 'absolutely', 'definitely', 'of course', 'perfect', 'great', 'fine', 'alright',
   'all right', 'please', 'yes please', 'no thanks', 'no thank you', 'thank you', 'thanks',
   'thank you so much', 'thanks a lot', "that's right", "that's correct", "that's it",
